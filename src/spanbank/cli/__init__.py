@@ -1,0 +1,26 @@
+"""The ``spanbank`` command: a thin shell over the library.  Each area registers its commands below."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="spanbank")
+def main() -> None:
+    """spanbank: news articles -> versioned span-annotated corpus <-> Doccano -> Hugging Face dataset.
+
+    \b
+    Quick start:
+      spanbank ingest seeds/            # add articles to corpus/
+      spanbank validate                 # check every invariant
+      spanbank release --bump auto      # version, manifest, changelog
+    """
+
+
+# Registration: one line per command module (keep alphabetical within each block).
+from . import core  # noqa: E402
+
+core.register(main)

@@ -1,0 +1,235 @@
+"""Ingest: article files (seed format, plain text, JSONL) -> normalized, segmented documents.
+
+Stored text = the article body with the ``date YYYY-MM-DD`` header removed, BOM removed,
+CRLF -> LF, Unicode NFC, outer whitespace stripped.  The original file's sha256 and the
+normalization steps that changed something are recorded in the document's origin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import orjson
+
+from . import nlp
+from .errors import InputError
+from .model import Document, Origin, document_id
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+TEXT_SUFFIXES = {".txt", ".text", ""}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+HEADER = re.compile(r"\A(\s*)date[ \t]+(\S+)[ \t]*")
+DATE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+HEADLINE_MAX_WORDS = 14
+FINAL_PUNCTUATION = tuple(".!?:;,\"'”’)…")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as read from a file, before segmentation."""
+
+    text: str
+    origin: Origin
+    date: str | None = None
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, existing id)
+    skipped: list[str] = field(default_factory=list)  # error messages of skipped files
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "duplicates": [{"path": p, "id": i} for p, i in self.duplicates],
+                "skipped": self.skipped}
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, plus every article file below named folders, in sorted order."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
+                              and f.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError("no such file or folder", path=str(p), hint="check the path")
+    return out
+
+
+def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
+    """Every article in one file; raises InputError naming the file, line and offset of the problem."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"file is {size} bytes, over the limit of {max_bytes}", path=str(path),
+                         hint="raise --max-bytes or split the file")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError("file is empty", path=str(path), hint="remove it or give it text")
+    if b"\0" in raw[:8192] or b"\0" in raw:
+        offset = raw.index(b"\0")
+        raise InputError("binary file (NUL byte)", path=str(path), line=raw.count(b"\n", 0, offset) + 1,
+                         offset=offset - (raw.rfind(b"\n", 0, offset) + 1), hint="ingest text articles only")
+    text = decode(raw, path)
+    sha = hashlib.sha256(raw).hexdigest()
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        return list(_jsonl_articles(text, path, sha))
+    return [_text_article(text, str(path), sha)]
+
+
+def decode(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1)
+        raise InputError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at byte offset {exc.start}", path=str(path),
+                         line=line, offset=col, value=raw[exc.start:exc.start + 1],
+                         hint="re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+
+
+def normalize(text: str) -> tuple[str, list[str]]:
+    """BOM removal, CRLF -> LF, NFC; returns the text and the steps that changed something."""
+    steps = []
+    if text.startswith("\ufeff"):
+        text, steps = text[1:], steps + ["strip-bom"]
+    if "\r" in text:
+        text, steps = text.replace("\r\n", "\n").replace("\r", "\n"), steps + ["crlf-to-lf"]
+    nfc = unicodedata.normalize("NFC", text)
+    if nfc != text:
+        text, steps = nfc, steps + ["nfc"]
+    return text, steps
+
+
+def check_date(value: str, path: str, line: int | None) -> str:
+    if not DATE.match(value):
+        raise InputError(f"date {value!r} is not YYYY-MM-DD", path=path, line=line, value=value,
+                         hint="write the date as e.g. 2021-11-09")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"impossible date {value!r}", path=path, line=line, value=value,
+                         hint="give a real calendar date") from None
+    return value
+
+
+def _text_article(text: str, path: str, sha: str, line: int = 1) -> Article:
+    text, steps = normalize(text)
+    date = None
+    header = HEADER.match(text)
+    if header:
+        line += header.group(1).count("\n")
+        date = check_date(header.group(2), path, line)
+        text, steps = text[header.end():], steps + ["strip-date-header"]
+    stripped = text.strip()
+    if stripped != text:
+        text, steps = stripped, steps + ["strip-outer-whitespace"]
+    if not text:
+        raise InputError("article has no text after its header", path=path, line=line)
+    return Article(text=text, origin=Origin(path, sha, tuple(steps)), date=date)
+
+
+def _jsonl_articles(text: str, path: Path, sha: str) -> Iterator[Article]:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc}", path=str(path), line=lineno) from None
+        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or not rec["text"].strip():
+            raise InputError("record needs a non-empty string 'text'", path=str(path), line=lineno,
+                             hint='write {"text": "...", "date": "YYYY-MM-DD", "title": ..., "url": ..., "source": ...}')
+        for key in ("date", "title", "url", "source"):
+            if rec.get(key) is not None and not isinstance(rec[key], str):
+                raise InputError(f"'{key}' must be a string", path=str(path), line=lineno, value=rec[key])
+        art = _text_article(rec["text"], f"{path}:{lineno}", sha, lineno)
+        date = check_date(rec["date"], str(path), lineno) if rec.get("date") else art.date
+        yield replace(art, date=date, title=rec.get("title"), url=rec.get("url"), source=rec.get("source"))
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Paragraph offsets: blocks separated by blank lines."""
+    out, start = [], 0
+    for m in PARAGRAPH_BREAK.finditer(text):
+        if text[start:m.start()].strip():
+            out.append((start, m.start()))
+        start = m.end()
+    if text[start:].strip():
+        out.append((start, len(text.rstrip())))
+    return out
+
+
+def is_headline(line: str) -> bool:
+    """Short, single-line, no final punctuation: 'Iraq launches probe into drone-attack on PM'."""
+    words = line.split()
+    return 0 < len(words) <= HEADLINE_MAX_WORDS and "\n" not in line and not line.rstrip().endswith(FINAL_PUNCTUATION)
+
+
+def to_document(article: Article, sentences: list[tuple[int, int]], tokens: list[tuple[int, int]]) -> Document:
+    paras = paragraphs(article.text)
+    sections = tuple(p for p in paras if is_headline(article.text[p[0]:p[1]]))
+    return Document(id=document_id(article.text), text=article.text, date=article.date, title=article.title,
+                    url=article.url, source=article.source, origin=article.origin, sections=sections,
+                    paragraphs=tuple(paras), sentences=tuple(sentences), tokens=tuple(tokens))
+
+
+def read_articles(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES, skip_bad: bool = False,
+                  report: IngestReport | None = None) -> Iterator[Article]:
+    """Articles from every file in turn; a bad file raises, or with ``skip_bad`` is listed in the report."""
+    for path in paths:
+        try:
+            yield from read_file(path, max_bytes)
+        except InputError as exc:
+            if not skip_bad:
+                raise
+            if report is not None:
+                report.skipped.append(str(exc))
+
+
+def segment_articles(articles: Iterable[Article]) -> Iterator[Document]:
+    """Documents with paragraph, section, sentence and token boundaries (headlines are their own sentence)."""
+    arts = iter(articles)
+    for article in arts:
+        paras = paragraphs(article.text)
+        chunks = [article.text[s:e] for s, e in paras]
+        sentences, tokens = [], []
+        for (start, _), (sents, toks) in zip(paras, nlp.segment(chunks)):
+            sentences += [(s + start, e + start) for s, e in sents]
+            tokens += [(s + start, e + start) for s, e in toks]
+        yield to_document(article, sentences, tokens)
+
+
+def new_documents(paths: Iterable[str | Path], known_ids: set[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
+                  skip_bad: bool = False, report: IngestReport,
+                  progress: Callable[[int], None] | None = None) -> Iterator[Document]:
+    """Segmented documents from ``paths`` whose ids are not in ``known_ids``; duplicates go to the report."""
+    seen = set(known_ids)
+    files = expand_paths(paths)
+    for doc in segment_articles(_fresh(read_articles(files, max_bytes, skip_bad, report), seen, report, progress)):
+        report.added.append(doc.id)
+        yield doc
+
+
+def _fresh(articles: Iterable[Article], seen: set[str], report: IngestReport,
+           progress: Callable[[int], None] | None) -> Iterator[Article]:
+    for art in articles:
+        if progress:
+            progress(1)
+        doc_id = document_id(art.text)
+        if doc_id in seen:
+            report.duplicates.append((art.origin.path, doc_id))
+            continue
+        seen.add(doc_id)
+        yield art

@@ -1,0 +1,335 @@
+"""Releases: semantic versions, the manifest, the changelog, git tags, and diffs between corpus versions.
+
+Version policy (``--bump auto``): *major* when a label of the previous release is removed or
+renamed (label ids are append-only within a major version), *minor* when documents or labels are
+added, *patch* for annotation corrections.  A release writes ``CHANGELOG.md`` and
+``manifest.json`` (sha256 of every corpus file) and, inside a git work tree, commits the corpus
+folder and tags it ``corpus-vX.Y.Z``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import subprocess
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import orjson
+
+from . import __version__
+from .errors import CorpusError
+from .model import LAYERS, Document, LabelSchema
+from .store import ANNOTATIONS, CHANGELOG, DOCUMENTS, MANIFEST, Corpus, open_corpus, sha256_file
+
+BUMPS = ("major", "minor", "patch", "auto")
+TRACKED = (DOCUMENTS, ANNOTATIONS)
+
+
+# --- counts ---------------------------------------------------------------------------------------
+
+
+def annotation_keys(doc: Document) -> Iterator[tuple[str, str, str, str]]:
+    """(set, layer, label, identity) for every span, event and attribution of a document."""
+    for name, aset in doc.annotations.items():
+        for s in aset.spans:
+            yield name, s.layer, s.label, f"span {s.start}:{s.end} {s.label}"
+        spans = {s.id: s for s in aset.spans}
+        for e in aset.events:
+            trig = spans.get(e.trigger)
+            args = sorted(f"{a.role}={_at(spans, a.span)}" for a in e.arguments)
+            yield name, "events", e.type + " (event)", f"event {_at(spans, e.trigger) if trig else e.trigger} {' '.join(args)}"
+        for a in aset.attributions:
+            yield name, "attribution", "attribution", (f"attribution cue={_at(spans, a.cue)} src={_at(spans, a.source)} "
+                                                       f"content={_at(spans, a.content)}")
+
+
+def _at(spans: dict, span_id: str | None) -> str:
+    s = spans.get(span_id) if span_id else None
+    return f"{s.start}:{s.end}" if s else str(span_id)
+
+
+def corpus_counts(docs: Iterable[Document], progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Documents, and annotations per set / layer / label, plus annotators and pre-annotators seen."""
+    n_docs, per = 0, Counter()
+    annotators, machines = set(), {}
+    for doc in docs:
+        n_docs += 1
+        for set_name, layer, label, _ in annotation_keys(doc):
+            per[(set_name, layer, label)] += 1
+        for aset in doc.annotations.values():
+            for s in aset.spans:
+                if s.provenance.kind == "machine":
+                    machines[s.provenance.agent] = s.provenance.detail
+                else:
+                    annotators.add(s.provenance.agent)
+        if progress:
+            progress(1)
+    by_set: dict[str, dict[str, dict[str, int]]] = {}
+    for (set_name, layer, label), n in sorted(per.items()):
+        by_set.setdefault(set_name, {}).setdefault(layer, {})[label] = n
+    return {"documents": n_docs, "annotations": by_set, "annotators": sorted(annotators),
+            "pre_annotators": dict(sorted(machines.items()))}
+
+
+# --- diff -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class CorpusDiff:
+    added_documents: list[str] = field(default_factory=list)
+    removed_documents: list[str] = field(default_factory=list)
+    changed_text: list[str] = field(default_factory=list)
+    # (set, layer, label) -> [added, removed]
+    annotations: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.added_documents or self.removed_documents or self.changed_text
+                    or any(a or r for a, r in self.annotations.values()))
+
+    def count(self, key: tuple[str, str, str], index: int, n: int = 1) -> None:
+        self.annotations.setdefault(key, [0, 0])[index] += n
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"documents": {"added": self.added_documents, "removed": self.removed_documents,
+                              "text_changed": self.changed_text},
+                "annotations": [{"set": s, "layer": la, "label": lb, "added": a, "removed": r}
+                                for (s, la, lb), (a, r) in sorted(self.annotations.items()) if a or r]}
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        if self.added_documents:
+            lines.append(f"{len(self.added_documents)} document(s) added")
+        if self.removed_documents:
+            lines.append(f"{len(self.removed_documents)} document(s) removed")
+        if self.changed_text:
+            lines.append(f"{len(self.changed_text)} document text(s) changed")
+        for (s, layer, label), (a, r) in sorted(self.annotations.items()):
+            if a or r:
+                lines.append(f"{s} / {layer} / {label}: +{a} -{r}")
+        return lines
+
+
+def diff(old: Iterable[Document], new: Iterable[Document]) -> CorpusDiff:
+    """Documents and annotations added / removed between two id-sorted document streams (a merge join)."""
+    result = CorpusDiff()
+    olds, news = iter(old), iter(new)
+    o, n = next(olds, None), next(news, None)
+    while o is not None or n is not None:
+        if n is None or (o is not None and o.id < n.id):
+            result.removed_documents.append(o.id)
+            _count(result, Counter(_keys(o)), 1)
+            o = next(olds, None)
+        elif o is None or n.id < o.id:
+            result.added_documents.append(n.id)
+            _count(result, Counter(_keys(n)), 0)
+            n = next(news, None)
+        else:
+            if o.text != n.text:
+                result.changed_text.append(n.id)
+            ko, kn = Counter(_keys(o)), Counter(_keys(n))
+            _count(result, kn - ko, 0)
+            _count(result, ko - kn, 1)
+            o, n = next(olds, None), next(news, None)
+    return result
+
+
+def _keys(doc: Document) -> Iterator[tuple[str, str, str, str]]:
+    return annotation_keys(doc)
+
+
+def _count(result: CorpusDiff, keys: Counter, index: int) -> None:
+    for (s, layer, label, _), n in keys.items():
+        result.count((s, layer, label), index, n)
+
+
+@contextlib.contextmanager
+def corpus_at(ref: str) -> Iterator[Corpus]:
+    """A corpus folder, or ``REV:PATH`` / a git revision (corpus/ at that revision, extracted to a temp dir)."""
+    path = Path(ref)
+    if path.is_dir():
+        yield open_corpus(path)
+        return
+    rev, _, sub = ref.partition(":")
+    sub = sub or "corpus"
+    with tempfile.TemporaryDirectory(prefix="spanbank-rev-") as tmp:
+        for name in TRACKED:
+            try:
+                data = subprocess.run(["git", "show", f"{rev}:{sub}/{name}"], capture_output=True, check=True).stdout
+            except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+                err = getattr(exc, "stderr", b"") or b""
+                raise CorpusError(f"{ref!r} is neither a corpus folder nor a git revision with {sub}/{name}: "
+                                  f"{err.decode(errors='replace').strip()}",
+                                  hint="give a folder, a tag such as corpus-v1.0.0, or REV:PATH") from None
+            (Path(tmp) / name).write_bytes(data)
+        yield open_corpus(tmp)
+
+
+# --- release --------------------------------------------------------------------------------------
+
+
+def read_manifest(corpus: Corpus) -> dict[str, Any] | None:
+    return corpus.read_manifest()
+
+
+def unreleased_changes(corpus: Corpus) -> list[str]:
+    """Files whose content differs from the last release manifest (all of them before a first release)."""
+    manifest = corpus.read_manifest()
+    if manifest is None:
+        return ["no release yet (run `spanbank release`)"]
+    changed = []
+    for name in TRACKED:
+        path = corpus.path / name
+        if (sha256_file(path) if path.exists() else None) != manifest.get("files", {}).get(name):
+            changed.append(f"{name} changed since release {manifest.get('version')}")
+    return changed
+
+
+def schema_labels(schema: LabelSchema) -> list[str]:
+    """Every label id-bearing name in published order: span labels per layer, then roles."""
+    return [f"{layer}:{lab.name}" for layer, lab in schema.all_labels()] + [f"role:{r}" for r in schema.role_names()]
+
+
+def next_version(previous: str | None, bump: str, changes: CorpusDiff, old_labels: list[str], new_labels: list[str]) -> str | None:
+    """The version a release gets, or None when there is nothing to release."""
+    if previous is None:
+        return "1.0.0"
+    major, minor, patch = (int(x) for x in previous.split("."))
+    if bump == "auto":
+        if any(i >= len(new_labels) or new_labels[i] != lab for i, lab in enumerate(old_labels)):
+            bump = "major"
+        elif changes.added_documents or len(new_labels) > len(old_labels):
+            bump = "minor"
+        elif not changes.is_empty():
+            bump = "patch"
+        else:
+            return None
+    return {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0", "patch": f"{major}.{minor}.{patch + 1}"}[bump]
+
+
+@dataclass
+class ReleaseResult:
+    version: str | None
+    previous: str | None
+    changes: CorpusDiff
+    manifest: dict[str, Any] | None = None
+    git_tag: str | None = None
+    changelog_entry: str = ""
+
+
+def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str | None = None,
+            date: str | None = None, git: bool = True, progress: Callable[[int], None] | None = None) -> ReleaseResult:
+    """Version the corpus: compare with the previous release, write CHANGELOG.md and manifest.json, tag git."""
+    if bump not in BUMPS:
+        raise CorpusError(f"unknown bump {bump!r}", allowed=BUMPS)
+    if not corpus.exists():
+        raise CorpusError("nothing to release: the corpus has no documents", path=str(corpus.documents_path),
+                          hint="run `spanbank ingest` first")
+    with corpus.lock():
+        previous = corpus.read_manifest()
+        prev_version = previous["version"] if previous else None
+        changes = _changes_since(corpus, previous)
+        new_labels = schema_labels(schema)
+        version = next_version(prev_version, bump, changes, previous.get("labels", []) if previous else [], new_labels)
+        if version is None:
+            return ReleaseResult(None, prev_version, changes)
+        date = date or dt.date.today().isoformat()
+        counts = corpus_counts(corpus.documents(), progress)
+        entry = changelog_entry(version, date, changes, counts, first=previous is None)
+        corpus.write_text(CHANGELOG, entry + _old_changelog(corpus))
+        manifest = {
+            "name": name or (previous or {}).get("name") or corpus.path.resolve().name,
+            "version": version, "date": date, "spanbank_version": __version__,
+            "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256},
+            "labels": new_labels, "counts": counts["annotations"], "documents": counts["documents"],
+            "annotators": counts["annotators"], "pre_annotators": counts["pre_annotators"],
+            "changelog": [{"version": version, "date": date, "summary": changes.summary_lines() or ["initial release"]}]
+            + (previous or {}).get("changelog", []),
+            "files": {n: sha256_file(corpus.path / n) for n in (*TRACKED, CHANGELOG)},
+        }
+        corpus.write_text(MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
+    tag = git_commit_and_tag(corpus.path, version) if git else None
+    return ReleaseResult(version, prev_version, changes, manifest, tag, entry)
+
+
+def _changes_since(corpus: Corpus, previous: dict[str, Any] | None) -> CorpusDiff:
+    if previous is None:
+        return diff([], corpus.documents())
+    tag = f"corpus-v{previous['version']}"
+    root = _git_root(corpus.path)
+    if root is not None and _git(root, "rev-parse", "-q", "--verify", f"refs/tags/{tag}") is not None:
+        rel = corpus.path.resolve().relative_to(root)
+        with corpus_at(f"{tag}:{rel}") as old:
+            return diff(old.documents(), corpus.documents())
+    # no tagged copy of the previous release: count-level comparison
+    result = CorpusDiff()
+    current = corpus_counts(corpus.documents())
+    n_added = current["documents"] - previous.get("documents", 0)
+    result.added_documents = [f"+{n_added}"] if n_added > 0 else []
+    result.removed_documents = [f"-{-n_added}"] if n_added < 0 else []
+    old_counts = _flat(previous.get("counts", {}))
+    for key, n in _flat(current["annotations"]).items():
+        delta = n - old_counts.pop(key, 0)
+        if delta:
+            result.count(key, 0 if delta > 0 else 1, abs(delta))
+    for key, n in old_counts.items():
+        result.count(key, 1, n)
+    if result.is_empty() and unreleased_changes(corpus):
+        result.count(("*", "*", "annotation edits"), 0, 1)
+    return result
+
+
+def _flat(counts: dict) -> dict[tuple[str, str, str], int]:
+    return {(s, la, lb): n for s, layers in counts.items() for la, labels in layers.items() for lb, n in labels.items()}
+
+
+def changelog_entry(version: str, date: str, changes: CorpusDiff, counts: dict[str, Any], first: bool) -> str:
+    lines = [f"## {version} ({date})", ""]
+    lines.append(f"- {counts['documents']} documents" + (" (initial release)" if first else ""))
+    lines += [f"- {line}" for line in changes.summary_lines()[:200]]
+    if counts["annotators"]:
+        lines.append(f"- annotators: {', '.join(counts['annotators'])}")
+    if counts["pre_annotators"]:
+        lines.append(f"- pre-annotators: {', '.join(counts['pre_annotators'])}")
+    return "\n".join(lines) + "\n\n"
+
+
+def _old_changelog(corpus: Corpus) -> str:
+    path = corpus.changelog_path
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    header = "# Changelog\n\n"
+    return text[len(header):] if text.startswith(header) else text
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return None
+    return out.stdout.strip()
+
+
+def _git_root(path: Path) -> Path | None:
+    root = _git(path.resolve(), "rev-parse", "--show-toplevel")
+    return Path(root) if root else None
+
+
+def git_commit_and_tag(path: Path, version: str) -> str | None:
+    """Commit the corpus folder and tag it ``corpus-vX.Y.Z`` when it lives in a git work tree."""
+    root = _git_root(path)
+    if root is None:
+        return None
+    tag = f"corpus-v{version}"
+    ident = ["-c", "user.name=spanbank", "-c", "user.email=spanbank@localhost"] if not _git(root, "config", "user.email") else []
+    rel = str(path.resolve().relative_to(root))
+    _git(root, "add", "--", rel)
+    if _git(root, *ident, "commit", "-q", "-m", f"Release corpus {tag}", "--", rel) is None \
+            and _git(root, "diff", "--cached", "--quiet", "--", rel) is None:
+        raise CorpusError(f"could not commit {rel} for {tag}", path=str(root), hint="commit the corpus by hand, then tag it")
+    if _git(root, *ident, "tag", "-a", tag, "-m", f"spanbank corpus {version}") is None:
+        raise CorpusError(f"git tag {tag} already exists or cannot be created", path=str(root),
+                          hint="delete the stale tag or bump the version")
+    return tag

@@ -1,0 +1,307 @@
+"""The versioned corpus store: deterministic, git-friendly JSONL files, atomic writes, one writer at a time.
+
+Layout of a corpus folder::
+
+    documents.jsonl     one document per line (text, metadata, boundaries), sorted by id
+    annotations.jsonl   one span / event / attribution per line, sorted by (doc, set, kind, id)
+    manifest.json       written by a release: version, schema, counts, file hashes
+    CHANGELOG.md        one entry per release
+
+Text lives apart from annotations so that annotation changes diff cleanly.  Both files are read as
+a stream (a merge join on the document id), so memory stays flat however large the corpus.  A write
+spills documents to a temporary file, sorts an index of ids only, then writes both files to temp
+names and renames them into place; a lock file keeps a second writer out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import heapq
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Iterator
+
+import orjson
+from filelock import FileLock, Timeout
+
+from .errors import CorpusError
+from .model import (
+    AnnotationSet,
+    Argument,
+    Attribution,
+    Document,
+    Event,
+    Origin,
+    Provenance,
+    Span,
+)
+
+DOCUMENTS = "documents.jsonl"
+ANNOTATIONS = "annotations.jsonl"
+MANIFEST = "manifest.json"
+CHANGELOG = "CHANGELOG.md"
+LOCK = ".lock"
+KIND_ORDER = {"span": 0, "event": 1, "attribution": 2}
+DUMP = orjson.OPT_SORT_KEYS
+
+
+# --- record codec -------------------------------------------------------------------------------
+
+
+def prov_to_json(p: Provenance) -> dict[str, Any]:
+    out: dict[str, Any] = {"agent": p.agent, "status": p.status, "kind": p.kind}
+    if p.time:
+        out["time"] = p.time
+    if p.detail:
+        out["detail"] = p.detail
+    return out
+
+
+def prov_from_json(d: dict[str, Any]) -> Provenance:
+    return Provenance(d["agent"], d.get("status", "silver"), d.get("time", ""), d.get("kind", "machine"), d.get("detail", ""))
+
+
+def document_record(doc: Document) -> dict[str, Any]:
+    rec: dict[str, Any] = {"id": doc.id, "text": doc.text}
+    for key in ("date", "title", "url", "source"):
+        value = getattr(doc, key)
+        if value is not None:
+            rec[key] = value
+    if doc.origin is not None:
+        rec["origin"] = {"path": doc.origin.path, "sha256": doc.origin.sha256, "normalization": list(doc.origin.normalization)}
+    for key in ("sections", "paragraphs", "sentences", "tokens"):
+        rec[key] = [list(pair) for pair in getattr(doc, key)]
+    return rec
+
+
+def annotation_records(doc: Document) -> Iterator[dict[str, Any]]:
+    """The annotation lines of one document, in canonical order."""
+    for name in sorted(doc.annotations):
+        aset = doc.annotations[name]
+        base = {"doc": doc.id, "set": name}
+        for s in sorted(aset.spans, key=lambda s: s.id):
+            yield {**base, "kind": "span", "id": s.id, "layer": s.layer, "label": s.label, "start": s.start,
+                   "end": s.end, "text": s.text, "prov": prov_to_json(s.provenance)}
+        for e in sorted(aset.events, key=lambda e: e.id):
+            args = [{"role": a.role, "span": a.span, **({"prov": prov_to_json(a.provenance)} if a.provenance else {})}
+                    for a in e.arguments]
+            yield {**base, "kind": "event", "id": e.id, "trigger": e.trigger, "type": e.type, "arguments": args,
+                   "prov": prov_to_json(e.provenance)}
+        for a in sorted(aset.attributions, key=lambda a: a.id):
+            yield {**base, "kind": "attribution", "id": a.id, "cue": a.cue, "source": a.source, "content": a.content,
+                   "parent": a.parent, "prov": prov_to_json(a.provenance)}
+
+
+def document_from_records(rec: dict[str, Any], ann: Iterable[dict[str, Any]]) -> Document:
+    """Rebuild a document from its documents.jsonl record and its annotation lines."""
+    sets: dict[str, dict[str, list]] = {}
+    for r in ann:
+        bucket = sets.setdefault(r["set"], {"span": [], "event": [], "attribution": []})
+        bucket[r["kind"]].append(_annotation_from_record(r))
+    annotations = {name: AnnotationSet(name, tuple(b["span"]), tuple(b["event"]), tuple(b["attribution"]))
+                   for name, b in sorted(sets.items())}
+    origin = rec.get("origin")
+    return Document(
+        id=rec["id"], text=rec["text"], date=rec.get("date"), title=rec.get("title"), url=rec.get("url"),
+        source=rec.get("source"),
+        origin=Origin(origin["path"], origin["sha256"], tuple(origin.get("normalization", ()))) if origin else None,
+        sections=_pairs(rec.get("sections")), paragraphs=_pairs(rec.get("paragraphs")),
+        sentences=_pairs(rec.get("sentences")), tokens=_pairs(rec.get("tokens")), annotations=annotations,
+    )
+
+
+def _pairs(value: Any) -> tuple[tuple[int, int], ...]:
+    return tuple((int(a), int(b)) for a, b in value or ())
+
+
+def _annotation_from_record(r: dict[str, Any]) -> Span | Event | Attribution:
+    prov = prov_from_json(r["prov"])
+    if r["kind"] == "span":
+        return Span(r["id"], r["start"], r["end"], r["text"], r["label"], r["layer"], prov)
+    if r["kind"] == "event":
+        args = tuple(Argument(a["role"], a["span"], prov_from_json(a["prov"]) if a.get("prov") else None)
+                     for a in r.get("arguments", ()))
+        return Event(r["id"], r["trigger"], r["type"], args, prov)
+    if r["kind"] == "attribution":
+        return Attribution(r["id"], r["cue"], r.get("source"), r["content"], prov, r.get("parent"))
+    raise ValueError(f"unknown annotation kind {r['kind']!r} (allowed: span, event, attribution)")
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record, option=DUMP) + b"\n"
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for every non-blank line; a bad line raises CorpusError naming file:line."""
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                rec = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise CorpusError(f"not valid JSON: {exc}", path=str(path), line=lineno,
+                                  hint="restore the file from git or fix the line") from None
+            if not isinstance(rec, dict):
+                raise CorpusError("a record must be a JSON object", path=str(path), line=lineno, value=rec)
+            yield lineno, rec
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus folder.  Reads stream; writes are atomic and locked."""
+
+    path: Path
+
+    @property
+    def documents_path(self) -> Path:
+        return self.path / DOCUMENTS
+
+    @property
+    def annotations_path(self) -> Path:
+        return self.path / ANNOTATIONS
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    @property
+    def changelog_path(self) -> Path:
+        return self.path / CHANGELOG
+
+    def exists(self) -> bool:
+        return self.documents_path.exists()
+
+    def grouped_records(self) -> Iterator[tuple[tuple[int, dict], list[tuple[int, dict]]]]:
+        """((line, document record), [(line, annotation record), ...]) per document, streaming both files."""
+        ann = iter_jsonl(self.annotations_path)
+        pending = next(ann, None)
+        for doc_line in iter_jsonl(self.documents_path):
+            doc_id = doc_line[1].get("id")
+            group = []
+            while pending is not None and pending[1].get("doc") == doc_id:
+                group.append(pending)
+                pending = next(ann, None)
+            yield doc_line, group
+        if pending is not None:
+            raise CorpusError(f"annotation for document {pending[1].get('doc')!r} has no document, or is out of order",
+                              path=str(self.annotations_path), line=pending[0],
+                              hint="run `spanbank validate` for the full list")
+
+    def documents(self) -> Iterator[Document]:
+        """Every document with its annotation sets, in id order, one at a time."""
+        for (line, rec), group in self.grouped_records():
+            try:
+                yield document_from_records(rec, (r for _, r in group))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CorpusError(f"document {rec.get('id')!r} cannot be read: {exc}", path=str(self.documents_path),
+                                  line=line, hint="run `spanbank validate` for every problem") from None
+
+    def ids(self) -> Iterator[str]:
+        for _, rec in iter_jsonl(self.documents_path):
+            yield rec["id"]
+
+    def count(self) -> int:
+        return sum(1 for _ in self.ids())
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        if not self.manifest_path.exists():
+            return None
+        return orjson.loads(self.manifest_path.read_bytes())
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = 10.0) -> Iterator[None]:
+        """Hold the corpus write lock, or fail naming the lock file."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path / LOCK))
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise CorpusError("another spanbank process is writing this corpus", path=str(self.path / LOCK),
+                              hint="wait for it to finish (or remove the lock file if no spanbank process runs)") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def write(self, docs: Iterable[Document], progress: Callable[[int], None] | None = None) -> int:
+        """Replace the corpus content with ``docs`` (any order, unique ids), atomically.  Returns the count.
+
+        Caller must hold :meth:`lock` (it guards read-modify-write as a whole).
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=self.path, prefix=".spill-") as spill:
+            index = _spill(docs, spill, progress)
+            with atomic_writer(self.documents_path) as dfh, atomic_writer(self.annotations_path) as afh:
+                previous = None
+                for doc_id, offset in index:
+                    if doc_id == previous:
+                        raise CorpusError(f"document id {doc_id!r} is written twice", path=str(self.documents_path),
+                                          hint="deduplicate before writing")
+                    previous = doc_id
+                    spill.seek(offset)
+                    doc_line, n_ann = spill.readline(), int(spill.readline())
+                    dfh.write(doc_line)
+                    for _ in range(n_ann):
+                        afh.write(spill.readline())
+        return len(index)
+
+    def write_text(self, name: str, text: str) -> None:
+        with atomic_writer(self.path / name) as fh:
+            fh.write(text.encode("utf-8"))
+
+
+def _spill(docs: Iterable[Document], spill: IO[bytes], progress: Callable[[int], None] | None) -> list[tuple[str, int]]:
+    index = []
+    for doc in docs:
+        index.append((doc.id, spill.tell()))
+        lines = [dumps(r) for r in annotation_records(doc)]
+        spill.write(dumps(document_record(doc)))
+        spill.write(b"%d\n" % len(lines))
+        spill.writelines(lines)
+        if progress:
+            progress(1)
+    index.sort()
+    return index
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
+    """Write to a temp file beside ``path``; rename over it only when the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def merge_sorted(*streams: Iterable[Document]) -> Iterator[Document]:
+    """Merge id-sorted document streams (used to add documents to an existing corpus)."""
+    return heapq.merge(*streams, key=lambda d: d.id)
+
+
+def open_corpus(path: str | os.PathLike[str]) -> Corpus:
+    return Corpus(Path(path))

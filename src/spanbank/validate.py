@@ -1,0 +1,236 @@
+"""Validation: every invariant of a corpus, every problem, each with file:line and the offending value.
+
+Works on the raw records (not on model objects) so that a broken corpus can still be read to the
+end and every problem reported; streams both files, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import orjson
+
+from .errors import Problem
+from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, LabelSchema, document_id, offset_problem
+from .store import ANNOTATIONS, DOCUMENTS, Corpus, sha256_file
+
+KINDS = ("span", "event", "attribution")
+
+
+def validate(corpus: Corpus, schema: LabelSchema, progress: Callable[[int], None] | None = None) -> list[Problem]:
+    """All problems of ``corpus`` against ``schema`` (an empty list means valid)."""
+    problems: list[Problem] = []
+    if not corpus.exists():
+        return [Problem(str(corpus.documents_path), None, "corpus has no documents file (run `spanbank ingest` first)")]
+    checker = _Checker(corpus, schema, problems)
+    for doc, group in _groups(corpus, problems):
+        checker.document(doc, group)
+        if progress:
+            progress(1)
+    problems.extend(manifest_problems(corpus, schema))
+    return problems
+
+
+def _lines(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                rec = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                problems.append(Problem(str(path), lineno, f"not valid JSON: {exc}"))
+                continue
+            if not isinstance(rec, dict):
+                problems.append(Problem(str(path), lineno, f"record is not a JSON object: {rec!r:.60}"))
+                continue
+            yield lineno, rec
+
+
+def _groups(corpus: Corpus, problems: list[Problem]):
+    """Yield ((line, doc record), [(line, annotation record)]) merging the two sorted files, reporting disorder."""
+    dpath, apath = str(corpus.documents_path), str(corpus.annotations_path)
+    anns = _lines(corpus.annotations_path, problems)
+    pending = next(anns, None)
+    last_doc = ""
+    for line, rec in _lines(corpus.documents_path, problems):
+        doc_id = rec.get("id")
+        if not isinstance(doc_id, str):
+            problems.append(Problem(dpath, line, f"document id {doc_id!r} is not a string"))
+            continue
+        if doc_id <= last_doc:
+            what = "duplicate" if doc_id == last_doc else "out of order"
+            problems.append(Problem(dpath, line, f"document id {doc_id!r} is {what} (ids must be unique and sorted)"))
+        last_doc = max(last_doc, doc_id)
+        while pending is not None and str(pending[1].get("doc")) < doc_id:
+            problems.append(Problem(apath, pending[0], f"annotation for unknown document {pending[1].get('doc')!r} "
+                                                       "(or annotations out of order)"))
+            pending = next(anns, None)
+        group = []
+        while pending is not None and pending[1].get("doc") == doc_id:
+            group.append(pending)
+            pending = next(anns, None)
+        yield (line, rec), group
+    while pending is not None:
+        problems.append(Problem(apath, pending[0], f"annotation for unknown document {pending[1].get('doc')!r}"))
+        pending = next(anns, None)
+
+
+class _Checker:
+    """Per-document checks; appends to the shared problem list."""
+
+    def __init__(self, corpus: Corpus, schema: LabelSchema, problems: list[Problem]) -> None:
+        self.dpath, self.apath = str(corpus.documents_path), str(corpus.annotations_path)
+        self.schema, self.problems = schema, problems
+        self.labels = {layer: set(schema.span_labels(layer)) for layer in LAYERS}
+        self.event_types = {ev.name: ev for ev in schema.event_types}
+
+    def bad(self, path: str, line: int, message: str) -> None:
+        self.problems.append(Problem(path, line, message))
+
+    def document(self, doc: tuple[int, dict], group: list[tuple[int, dict]]) -> None:
+        line, rec = doc
+        text = rec.get("text")
+        if not isinstance(text, str) or not text:
+            self.bad(self.dpath, line, f"document {rec.get('id')!r} has no text")
+            return
+        if rec["id"] != document_id(text):
+            self.bad(self.dpath, line, f"document id {rec['id']!r} does not match its text (expected {document_id(text)!r})")
+        self._date(line, rec.get("date"))
+        for key in ("sections", "paragraphs", "sentences", "tokens"):
+            for pair in rec.get(key) or ():
+                problem = offset_problem(text, *pair) if isinstance(pair, list) and len(pair) == 2 else f"{pair!r} is not [start, end]"
+                if problem:
+                    self.bad(self.dpath, line, f"{key}: {problem}")
+                    break
+        self._annotations(text, group)
+
+    def _date(self, line: int, date: Any) -> None:
+        if date is None:
+            return
+        try:
+            dt.date.fromisoformat(date)
+        except (TypeError, ValueError):
+            self.bad(self.dpath, line, f"date {date!r} is not a valid YYYY-MM-DD date")
+
+    def _annotations(self, text: str, group: list[tuple[int, dict]]) -> None:
+        by_set: dict[str, dict[str, tuple[int, dict]]] = {}
+        for line, r in group:
+            set_name, kind, rid = r.get("set"), r.get("kind"), r.get("id")
+            if not isinstance(set_name, str) or not (set_name in (SILVER, GOLD) or set_name.startswith(ANNOTATOR_PREFIX)):
+                self.bad(self.apath, line, f"annotation set {set_name!r} is not silver, gold or annotator/<name>")
+                continue
+            if kind not in KINDS:
+                self.bad(self.apath, line, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+                continue
+            ids = by_set.setdefault(set_name, {})
+            if rid in ids:
+                self.bad(self.apath, line, f"id {rid!r} is used twice in set {set_name} (first on line {ids[rid][0]})")
+                continue
+            ids[rid] = (line, r)
+            self._provenance(line, set_name, r.get("prov"))
+            if kind == "span":
+                self._span(line, text, r)
+        for records in by_set.values():
+            for line, r in records.values():
+                if r["kind"] == "event":
+                    self._event(line, r, records)
+                elif r["kind"] == "attribution":
+                    self._attribution(line, r, records)
+
+    def _provenance(self, line: int, set_name: str, prov: Any) -> None:
+        if not isinstance(prov, dict) or not prov.get("agent"):
+            self.bad(self.apath, line, f"provenance {prov!r} needs at least an agent")
+            return
+        expected = SILVER if set_name == SILVER else GOLD
+        if prov.get("status") != expected:
+            self.bad(self.apath, line, f"status {prov.get('status')!r} in set {set_name} (expected {expected!r})")
+
+    def _span(self, line: int, text: str, r: dict) -> None:
+        problem = offset_problem(text, r.get("start"), r.get("end"), r.get("text"))
+        if problem:
+            self.bad(self.apath, line, f"span {r.get('id')!r}: {problem}")
+        layer, label = r.get("layer"), r.get("label")
+        if layer not in LAYERS:
+            self.bad(self.apath, line, f"span {r.get('id')!r}: layer {layer!r} is not one of {', '.join(LAYERS)}")
+        elif label not in self.labels[layer]:
+            allowed = ", ".join(self.schema.span_labels(layer)[:10])
+            self.bad(self.apath, line, f"label {label!r} is not in schema {self.schema.version} for layer {layer} "
+                                       f"(allowed: {allowed}, ...)")
+
+    def _ref(self, line: int, owner: str, ref: Any, records: dict, layer: str, labels: tuple[str, ...] = ()) -> dict | None:
+        target = records.get(ref)
+        if target is None or target[1].get("kind") != "span":
+            self.bad(self.apath, line, f"{owner} points to span {ref!r}, which does not exist in this set")
+            return None
+        span = target[1]
+        if span.get("layer") != layer or (labels and span.get("label") not in labels):
+            want = f"{layer} span" + (f" labelled {'/'.join(labels)}" if labels else "")
+            self.bad(self.apath, line, f"{owner} points to {span.get('layer')} span {ref!r} "
+                                       f"labelled {span.get('label')!r} (expected a {want})")
+        return span
+
+    def _event(self, line: int, r: dict, records: dict) -> None:
+        ev_type = self.event_types.get(r.get("type"))
+        if ev_type is None:
+            self.bad(self.apath, line, f"event type {r.get('type')!r} is not in schema {self.schema.version}")
+        trigger = self._ref(line, f"event {r.get('id')!r} trigger", r.get("trigger"), records, "events")
+        if trigger and trigger.get("label") != r.get("type"):
+            self.bad(self.apath, line, f"event {r.get('id')!r} has type {r.get('type')!r} but its trigger is "
+                                       f"labelled {trigger.get('label')!r}")
+        for arg in r.get("arguments") or ():
+            span = self._ref(line, f"argument {arg.get('role')!r} of event {r.get('id')!r}", arg.get("span"),
+                             records, "entities")
+            if ev_type is None:
+                continue
+            role = ev_type.role(arg.get("role"))
+            if role is None:
+                allowed = ", ".join(r_.name for r_ in ev_type.roles)
+                self.bad(self.apath, line, f"role {arg.get('role')!r} is not allowed for {ev_type.name} (allowed: {allowed})")
+            elif span and role.entity_types and span.get("label") not in role.entity_types:
+                self.bad(self.apath, line, f"role {role.name} of {ev_type.name} takes {', '.join(role.entity_types)}, "
+                                           f"not {span.get('label')!r} ({span.get('text')!r})")
+
+    def _attribution(self, line: int, r: dict, records: dict) -> None:
+        owner = f"attribution {r.get('id')!r}"
+        self._ref(line, f"{owner} cue", r.get("cue"), records, "attribution", ("CUE",))
+        self._ref(line, f"{owner} content", r.get("content"), records, "attribution", ("CONTENT",))
+        if r.get("source") is not None:
+            self._ref(line, f"{owner} source", r.get("source"), records, "attribution", ("SOURCE",))
+        parent, seen = r.get("parent"), {r.get("id")}
+        while parent is not None:
+            target = records.get(parent)
+            if target is None or target[1].get("kind") != "attribution":
+                self.bad(self.apath, line, f"{owner} has parent {parent!r}, which is not an attribution in this set")
+                return
+            if parent in seen:
+                self.bad(self.apath, line, f"{owner} is nested in itself (parent cycle through {parent!r})")
+                return
+            seen.add(parent)
+            parent = target[1].get("parent")
+
+
+def manifest_problems(corpus: Corpus, schema: LabelSchema) -> list[Problem]:
+    """Manifest file hashes and schema hash against what is on disk now (nothing to check before a release)."""
+    manifest = corpus.read_manifest()
+    if manifest is None:
+        return []
+    out, mpath = [], str(corpus.manifest_path)
+    for name, digest in (manifest.get("files") or {}).items():
+        path = corpus.path / name
+        actual = sha256_file(path) if path.exists() else "missing"
+        if actual != digest:
+            out.append(Problem(mpath, None, f"{name} has sha256 {actual[:12]}..., the manifest of "
+                                            f"{manifest.get('version')} says {digest[:12]}... (run `spanbank release`)"))
+    recorded = (manifest.get("schema") or {}).get("sha256")
+    if recorded and recorded != schema.sha256:
+        out.append(Problem(mpath, None, f"schema hash {schema.sha256[:12]}... differs from the released "
+                                        f"{recorded[:12]}... (release again after a schema change)"))
+    return out
+
+
+__all__ = ["validate", "manifest_problems", "DOCUMENTS", "ANNOTATIONS"]

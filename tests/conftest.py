@@ -1,0 +1,31 @@
+"""Shared test set-up.  Hugging Face variables are read at import time, so they are set first."""
+
+import os
+import tempfile
+
+os.environ.update({
+    "HF_HOME": tempfile.mkdtemp(prefix="spanbank-hf-home-"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "HF_TOKEN": "",
+})
+os.environ.pop("HF_DATASETS_CACHE", None)
+os.environ.pop("HF_HUB_CACHE", None)
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture
+def seed_corpus(tmp_path):
+    """A fresh corpus holding the ingested seed articles (no annotations)."""
+    from spanbank import ingest
+    from spanbank.store import open_corpus
+
+    corpus = open_corpus(tmp_path / "corpus")
+    report = ingest.IngestReport()
+    with corpus.lock():
+        corpus.write(ingest.new_documents([SEEDS], set(), report=report))
+    return corpus

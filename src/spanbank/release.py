@@ -147,7 +147,7 @@ def _count(result: CorpusDiff, keys: Counter, index: int) -> None:
 
 
 @contextlib.contextmanager
-def corpus_at(ref: str) -> Iterator[Corpus]:
+def corpus_at(ref: str, cwd: Path | None = None) -> Iterator[Corpus]:
     """A corpus folder, or ``REV:PATH`` / a git revision (corpus/ at that revision, extracted to a temp dir)."""
     path = Path(ref)
     if path.is_dir():
@@ -158,7 +158,8 @@ def corpus_at(ref: str) -> Iterator[Corpus]:
     with tempfile.TemporaryDirectory(prefix="spanbank-rev-") as tmp:
         for name in TRACKED:
             try:
-                data = subprocess.run(["git", "show", f"{rev}:{sub}/{name}"], capture_output=True, check=True).stdout
+                data = subprocess.run(["git", "show", f"{rev}:{sub}/{name}"], capture_output=True, check=True,
+                                      cwd=cwd).stdout
             except (subprocess.CalledProcessError, FileNotFoundError) as exc:
                 err = getattr(exc, "stderr", b"") or b""
                 raise CorpusError(f"{ref!r} is neither a corpus folder nor a git revision with {sub}/{name}: "
@@ -262,7 +263,7 @@ def _changes_since(corpus: Corpus, previous: dict[str, Any] | None) -> CorpusDif
     root = _git_root(corpus.path)
     if root is not None and _git(root, "rev-parse", "-q", "--verify", f"refs/tags/{tag}") is not None:
         rel = corpus.path.resolve().relative_to(root)
-        with corpus_at(f"{tag}:{rel}") as old:
+        with corpus_at(f"{tag}:{rel}", cwd=root) as old:
             return diff(old.documents(), corpus.documents())
     # no tagged copy of the previous release: count-level comparison
     result = CorpusDiff()

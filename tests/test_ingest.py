@@ -1,0 +1,111 @@
+"""Ingest: the seed article, plain text and JSONL, normalization, and bad inputs that change nothing."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from spanbank import ingest
+from spanbank.cli import main
+from spanbank.errors import InputError
+from spanbank.store import open_corpus
+
+from conftest import SEEDS
+
+
+def test_new_documents_seed_article(seed_corpus):
+    docs = list(seed_corpus.documents())
+    assert len(docs) == 1
+    doc = docs[0]
+    assert doc.date == "2021-11-09"
+    assert doc.text.startswith("A day after")
+    assert [doc.text[s:e] for s, e in doc.sections] == ["Iraq launches probe into drone-attack on PM"]
+    assert doc.origin.normalization == ("strip-date-header", "strip-outer-whitespace")
+    raw = next(SEEDS.iterdir()).read_bytes()
+    import hashlib
+    assert doc.origin.sha256 == hashlib.sha256(raw).hexdigest()
+    assert len(doc.paragraphs) == 7
+    assert all(doc.text[s:e].strip() == doc.text[s:e] for s, e in doc.tokens)
+    # headline is its own sentence, sentences lie inside paragraphs
+    assert (doc.sections[0]) in doc.sentences
+    assert all(any(ps <= s and e <= pe for ps, pe in doc.paragraphs) for s, e in doc.sentences)
+
+
+def test_ingest_cli_reingest_is_noop(tmp_path):
+    runner = CliRunner()
+    corpus = tmp_path / "corpus"
+    first = runner.invoke(main, ["ingest", str(SEEDS), "--corpus", str(corpus)])
+    assert first.exit_code == 0, first.output
+    before = (corpus / "documents.jsonl").read_bytes()
+    again = runner.invoke(main, ["ingest", str(SEEDS), "--corpus", str(corpus), "--json"])
+    assert again.exit_code == 0
+    report = json.loads(again.stdout)
+    assert report["added"] == [] and len(report["duplicates"]) == 1
+    assert (corpus / "documents.jsonl").read_bytes() == before
+
+
+def test_normalize_bom_crlf_nfc(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes("\ufeffdate 2020-02-29 Cafe\u0301 said so.\r\n\r\nSecond para 😀.\r\n".encode())
+    doc = next(ingest.segment_articles(ingest.read_file(path)))
+    assert doc.text == "Caf\u00e9 said so.\n\nSecond para 😀."
+    assert doc.date == "2020-02-29"
+    assert set(doc.origin.normalization) >= {"strip-bom", "crlf-to-lf", "nfc", "strip-date-header"}
+    assert [doc.text[s:e] for s, e in doc.paragraphs] == ["Café said so.", "Second para 😀."]
+
+
+def test_read_file_jsonl_records(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"text": "Bob met Ann.", "date": "2024-01-01", "title": "T", "url": "u", "source": "s"})
+                    + "\n\n" + json.dumps({"text": "Second."}) + "\n", encoding="utf-8")
+    arts = ingest.read_file(path)
+    assert [a.text for a in arts] == ["Bob met Ann.", "Second."]
+    assert arts[0].date == "2024-01-01" and arts[0].title == "T" and arts[1].date is None
+
+
+BAD_INPUTS = [
+    ("latin1.txt", "Caf\xe9".encode("latin-1") + b" ok", "latin1.txt:1:3: not UTF-8: byte 0xe9 at byte offset 3"),
+    ("empty.txt", b"  \n", "empty.txt: file is empty"),
+    ("date.txt", b"\n date 2021-13-40 Body.", "date.txt:2: impossible date '2021-13-40'"),
+    ("binary.txt", b"ab\ncd\x00ef", "binary.txt:2:2: binary file (NUL byte)"),
+    ("big.txt", b"x" * 5000, "big.txt: file is 5000 bytes, over the limit of 4000"),
+    ("bad.jsonl", b'{"text": "ok"}\n{"text": 3}\n', "bad.jsonl:2: record needs a non-empty string 'text'"),
+    ("badjson.jsonl", b'{"text": "ok"}\n{nope\n', "badjson.jsonl:2: not valid JSON"),
+    ("baddate.jsonl", b'{"text": "ok", "date": "2021-02-30"}\n', "baddate.jsonl:1: impossible date '2021-02-30'"),
+]
+
+
+@pytest.mark.parametrize("name,content,message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_ingest_bad_input_leaves_corpus_identical(seed_corpus, tmp_path, name, content, message):
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    before = {p.name: p.read_bytes() for p in seed_corpus.path.iterdir() if p.is_file()}
+    result = CliRunner().invoke(main, ["ingest", str(SEEDS), str(bad), "--corpus", str(seed_corpus.path),
+                                       "--max-bytes", "4000"])
+    assert result.exit_code == 1
+    assert message in result.output.replace(str(tmp_path) + "/", "")
+    after = {p.name: p.read_bytes() for p in seed_corpus.path.iterdir() if p.is_file()}
+    assert after == before
+
+
+def test_ingest_skip_bad_lists_and_continues(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "good.txt").write_text("date 2020-01-01 Good article text.", encoding="utf-8")
+    (tmp_path / "in" / "bad.txt").write_bytes(b"\xff\xfe bad")
+    result = CliRunner().invoke(main, ["ingest", str(tmp_path / "in"), "--corpus", str(tmp_path / "c"),
+                                       "--skip-bad", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["added"]) == 1 and "bad.txt:1:0: not UTF-8" in report["skipped"][0]
+    assert [d.text for d in open_corpus(tmp_path / "c").documents()] == ["Good article text."]
+
+
+def test_expand_paths_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such file or folder"):
+        ingest.expand_paths([tmp_path / "nope.txt"])
+
+
+def test_is_headline():
+    assert ingest.is_headline("Iraq launches probe into drone-attack on PM")
+    assert not ingest.is_headline("Iraq launches a probe.")
+    assert not ingest.is_headline(" ".join(["word"] * 20))

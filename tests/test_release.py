@@ -1,0 +1,106 @@
+"""Releases: versions by the bump policy, manifest and changelog, git tags, diffs between versions."""
+
+import json
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from spanbank import release
+from spanbank.cli import main
+from spanbank.model import AnnotationSet, Provenance
+from spanbank.schema import load_schema
+from spanbank.store import open_corpus
+
+from conftest import SEEDS
+
+GOLD = Provenance("alice", "gold", "2026-01-02T00:00:00Z", "human")
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [*map(str, args)])
+    return result
+
+
+def add_gold_span(corpus, phrase, label="PER"):
+    doc = next(corpus.documents())
+    start = doc.text.index(phrase)
+    aset = doc.annotation_set("gold")
+    span = doc.make_span(f"g{len(aset.spans)}", start, start + len(phrase), label, "entities", GOLD)
+    with corpus.lock():
+        corpus.write([doc.with_set(AnnotationSet("gold", aset.spans + (span,)))])
+
+
+@pytest.fixture
+def repo(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    return tmp_path
+
+
+def test_release_versions_follow_policy_and_tag_git(repo, monkeypatch):
+    corpus = open_corpus(repo / "corpus")
+    assert run("ingest", SEEDS, "--corpus", corpus.path).exit_code == 0
+    first = run("release", "--corpus", corpus.path, "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["version"] == "1.0.0"
+    assert json.loads(first.stdout)["tag"] == "corpus-v1.0.0"
+    assert "nothing to release" in run("release", "--corpus", corpus.path).output
+
+    add_gold_span(corpus, "Mustafa al-Kadhimi")
+    patch = json.loads(run("release", "--corpus", corpus.path, "--json").stdout)
+    assert patch["version"] == "1.0.1"
+    assert patch["changes"]["annotations"] == [{"set": "gold", "layer": "entities", "label": "PER", "added": 1, "removed": 0}]
+
+    (repo / "more.txt").write_text("date 2022-01-01 Another article about Baghdad.", encoding="utf-8")
+    assert run("ingest", repo / "more.txt", "--corpus", corpus.path).exit_code == 0
+    assert json.loads(run("release", "--corpus", corpus.path, "--json").stdout)["version"] == "1.1.0"
+
+    manifest = corpus.read_manifest()
+    assert manifest["documents"] == 2 and manifest["counts"]["gold"]["entities"]["PER"] == 1
+    assert manifest["annotators"] == ["alice"]
+    assert [c["version"] for c in manifest["changelog"]] == ["1.1.0", "1.0.1", "1.0.0"]
+    assert release.unreleased_changes(corpus) == []
+    changelog = corpus.changelog_path.read_text()
+    assert changelog.index("## 1.1.0") < changelog.index("## 1.0.1") < changelog.index("## 1.0.0")
+    tags = subprocess.run(["git", "tag"], cwd=repo, capture_output=True, text=True).stdout.split()
+    assert tags == ["corpus-v1.0.0", "corpus-v1.0.1", "corpus-v1.1.0"]
+
+    monkeypatch.chdir(repo)
+    d = run("diff", "corpus-v1.0.0", "corpus", "--json")
+    assert d.exit_code == 0, d.output
+    data = json.loads(d.stdout)
+    assert len(data["documents"]["added"]) == 1 and data["annotations"][0]["label"] == "PER"
+
+
+def test_next_version_major_when_label_removed_or_renamed():
+    empty = release.CorpusDiff()
+    assert release.next_version(None, "auto", empty, [], ["a"]) == "1.0.0"
+    assert release.next_version("1.2.3", "auto", empty, ["a", "b"], ["a", "c"]) == "2.0.0"
+    assert release.next_version("1.2.3", "auto", empty, ["a", "b"], ["a"]) == "2.0.0"
+    assert release.next_version("1.2.3", "auto", empty, ["a"], ["a", "b"]) == "1.3.0"
+    assert release.next_version("1.2.3", "auto", empty, ["a"], ["a"]) is None
+    assert release.next_version("1.2.3", "patch", empty, ["a"], ["a"]) == "1.2.4"
+
+
+def test_release_without_git_uses_count_comparison(seed_corpus):
+    assert run("release", "--corpus", seed_corpus.path, "--no-git").exit_code == 0
+    add_gold_span(seed_corpus, "Baghdad", "GPE")
+    assert release.unreleased_changes(seed_corpus)
+    result = release.release(seed_corpus, load_schema(), git=False)
+    assert result.version == "1.0.1"
+    assert result.changes.annotations == {("gold", "entities", "GPE"): [1, 0]}
+
+
+def test_release_refuses_invalid_corpus(seed_corpus):
+    with seed_corpus.annotations_path.open("w") as fh:
+        fh.write(json.dumps({"doc": next(seed_corpus.ids()), "set": "silver", "kind": "span", "id": "x", "layer": "entities",
+                             "label": "PER", "start": 5, "end": 2, "text": "", "prov": {"agent": "a", "status": "silver"}}) + "\n")
+    result = run("release", "--corpus", seed_corpus.path, "--no-git")
+    assert result.exit_code == 1 and "not released: 1 validation problem(s)" in result.output
+    assert seed_corpus.read_manifest() is None
+
+
+def test_stats_json(seed_corpus):
+    add_gold_span(seed_corpus, "Baghdad", "GPE")
+    data = json.loads(run("stats", "--corpus", seed_corpus.path, "--json").stdout)
+    assert data["documents"] == 1 and data["annotations"] == {"gold": {"entities": {"GPE": 1}}}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -198,17 +199,21 @@ def read_articles(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES, ski
                 report.skipped.append(str(exc))
 
 
-def segment_articles(articles: Iterable[Article]) -> Iterator[Document]:
-    """Documents with paragraph, section, sentence and token boundaries (headlines are their own sentence)."""
+def segment_articles(articles: Iterable[Article], batch: int = 64) -> Iterator[Document]:
+    """Documents with paragraph, section, sentence and token boundaries (headlines are their own sentence).
+
+    Paragraphs of ``batch`` articles go through the segmenter together (one ``nlp.pipe`` stream).
+    """
     arts = iter(articles)
-    for article in arts:
-        paras = paragraphs(article.text)
-        chunks = [article.text[s:e] for s, e in paras]
-        sentences, tokens = [], []
-        for (start, _), (sents, toks) in zip(paras, nlp.segment(chunks)):
-            sentences += [(s + start, e + start) for s, e in sents]
-            tokens += [(s + start, e + start) for s, e in toks]
-        yield to_document(article, sentences, tokens)
+    while chunk := list(itertools.islice(arts, batch)):
+        paras = [paragraphs(a.text) for a in chunk]
+        segmented = nlp.segment(a.text[s:e] for a, ps in zip(chunk, paras) for s, e in ps)
+        for article, ps in zip(chunk, paras):
+            sentences, tokens = [], []
+            for (start, _), (sents, toks) in zip(ps, segmented):
+                sentences += [(s + start, e + start) for s, e in sents]
+                tokens += [(s + start, e + start) for s, e in toks]
+            yield to_document(article, sentences, tokens)
 
 
 def new_documents(paths: Iterable[str | Path], known_ids: set[str], *, max_bytes: int = DEFAULT_MAX_BYTES,

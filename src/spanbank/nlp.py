@@ -7,6 +7,7 @@ Models are installed Python packages (the English weights come from the hash-loc
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any, Iterable, Iterator
 
 import spacy
@@ -26,24 +27,46 @@ def load_model(name: str = DEFAULT_MODEL, disable: tuple[str, ...] = ()) -> Any:
                             hint=f"install it as a Python package (the default is {DEFAULT_MODEL})") from None
 
 
+SENTENCE_END = frozenset({".", "!", "?", "...", "…", "?!", "!?"})
+CLOSERS = frozenset({'"', "'", "”", "’", ")", "]", "»"})
+
+
 @functools.lru_cache(maxsize=1)
 def segmenter() -> Any:
-    """A rule-based English tokenizer + sentencizer (no weights): fast, deterministic boundaries."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    return nlp
+    """spaCy's rule-based English tokenizer (no weights): fast, deterministic token boundaries."""
+    return spacy.blank("en")
 
 
 def segment(texts: Iterable[str], batch_size: int = 256) -> Iterator[tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
-    """For each text: (sentence offsets, token offsets), ``[start, end)`` code points, whitespace excluded."""
-    for doc in segmenter().pipe(texts, batch_size=batch_size):
-        tokens = [(t.idx, t.idx + len(t.text)) for t in doc if not t.is_space]
-        sentences = []
-        for sent in doc.sents:
-            words = [t for t in sent if not t.is_space]
-            if words:
-                sentences.append((words[0].idx, words[-1].idx + len(words[-1].text)))
+    """For each text: (sentence offsets, token offsets), ``[start, end)`` code points, whitespace excluded.
+
+    Tokens come from spaCy's English tokenizer, read as arrays (no per-token Python objects);
+    a sentence ends after ``.``/``!``/``?`` plus any closing quotes or brackets, like spaCy's
+    sentencizer.
+    """
+    from spacy.attrs import IDX, IS_SPACE, LENGTH
+
+    texts, copy = itertools.tee(texts)
+    for text, doc in zip(copy, segmenter().tokenizer.pipe(texts, batch_size=batch_size)):
+        rows = doc.to_array([IDX, LENGTH, IS_SPACE]).tolist()
+        tokens = [(i, i + n) for i, n, space in rows if not space]
+        sentences, start, closing = [], None, False
+        for s, e in tokens:
+            word = text[s:e]
+            if closing and word not in CLOSERS:
+                sentences.append((start, prev_end))
+                start, closing = None, False
+            if start is None:
+                start = s
+            prev_end = e
+            if word in SENTENCE_END:
+                closing = True
+        if start is not None:
+            sentences.append((start, prev_end))
         yield sentences, tokens
+
+
+# --- pre-annotation helpers (spanbank.annotate) -------------------------------------------------
 
 
 def model_info(model: Any) -> str:

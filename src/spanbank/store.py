@@ -73,7 +73,7 @@ def document_record(doc: Document) -> dict[str, Any]:
     if doc.origin is not None:
         rec["origin"] = {"path": doc.origin.path, "sha256": doc.origin.sha256, "normalization": list(doc.origin.normalization)}
     for key in ("sections", "paragraphs", "sentences", "tokens"):
-        rec[key] = [list(pair) for pair in getattr(doc, key)]
+        rec[key] = getattr(doc, key)  # tuples of pairs serialize as JSON arrays
     return rec
 
 

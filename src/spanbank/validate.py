@@ -102,12 +102,23 @@ class _Checker:
             self.bad(self.dpath, line, f"document id {rec['id']!r} does not match its text (expected {document_id(text)!r})")
         self._date(line, rec.get("date"))
         for key in ("sections", "paragraphs", "sentences", "tokens"):
-            for pair in rec.get(key) or ():
-                problem = offset_problem(text, *pair) if isinstance(pair, list) and len(pair) == 2 else f"{pair!r} is not [start, end]"
-                if problem:
-                    self.bad(self.dpath, line, f"{key}: {problem}")
-                    break
+            self._boundaries(line, key, text, rec.get(key) or ())
         self._annotations(text, group)
+
+    def _boundaries(self, line: int, key: str, text: str, pairs: list) -> None:
+        """Fast path: one pass of comparisons; the slow, explaining check runs only on the first bad pair."""
+        n = len(text)
+        try:
+            if all(0 <= s < e <= n for s, e in pairs):
+                return
+        except (TypeError, ValueError):
+            pass
+        for pair in pairs:
+            ok = isinstance(pair, list) and len(pair) == 2
+            problem = offset_problem(text, *pair) if ok else f"{pair!r} is not [start, end]"
+            if problem:
+                self.bad(self.dpath, line, f"{key}: {problem}")
+                return
 
     def _date(self, line: int, date: Any) -> None:
         if date is None:

@@ -88,3 +88,37 @@ def phrase_matcher(model: Any, phrases: Iterable[str]) -> Any:
 def pipe(model: Any, items: Iterable[tuple[str, Any]], batch_size: int, n_process: int) -> Iterator[tuple[Any, Any]]:
     """``model.pipe`` over (text, context) pairs; contexts stay in this process, in input order."""
     return model.pipe(items, as_tuples=True, batch_size=batch_size, n_process=n_process)
+
+
+def write_docbin(path: str, records: Iterable[dict[str, Any]]) -> list[tuple[int, int, int, str]]:
+    """Write a spaCy DocBin (``.spacy``).  Each record: ``text``, ``ents`` and ``spans`` (group -> list of
+    ``(start, end, label)``) and ``user_data`` (carried verbatim).  Returns ``(record, start, end, label)``
+    of spans that do not fall on token boundaries (kept in user_data, left out of ``ents``/``spans``)."""
+    from spacy.tokens import DocBin
+
+    nlp, out, misaligned = segmenter(), DocBin(store_user_data=True), []
+    for i, rec in enumerate(records):
+        doc = nlp.make_doc(rec["text"])
+        ents = []
+        for start, end, label in rec.get("ents", ()):
+            span = doc.char_span(start, end, label=label)
+            (ents.append(span) if span is not None else misaligned.append((i, start, end, label)))
+        doc.set_ents(ents)
+        for group, spans in rec.get("spans", {}).items():
+            chosen = []
+            for start, end, label in spans:
+                span = doc.char_span(start, end, label=label)
+                (chosen.append(span) if span is not None else misaligned.append((i, start, end, label)))
+            doc.spans[group] = chosen
+        doc.user_data.update(rec.get("user_data", {}))
+        out.add(doc)
+    out.to_disk(path)
+    return misaligned
+
+
+def read_docbin(path: str) -> Iterator[tuple[str, dict[str, Any], list[tuple[int, int, str]]]]:
+    """(text, user_data, ents) of every document in a ``.spacy`` file."""
+    from spacy.tokens import DocBin
+
+    for doc in DocBin(store_user_data=True).from_disk(path).get_docs(segmenter().vocab):
+        yield doc.text, dict(doc.user_data), [(e.start_char, e.end_char, e.label_) for e in doc.ents]

@@ -1,0 +1,107 @@
+"""Evaluation and import commands: ``spanbank evaluate`` and ``spanbank import``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from .. import evaluate as evaluate_mod
+from .. import formats
+from ..errors import InputError
+from ..model import LAYERS
+from ..schema import load_schema
+from ..store import open_corpus
+from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+
+
+def _label_pairs(values: tuple[str, ...]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for value in values:
+        old, sep, new = value.partition("=")
+        if not sep or not old:
+            raise InputError(f"--map {value!r} is not OLD=NEW", value=value, hint="e.g. --map GPE=LOC (NEW empty drops OLD)")
+        out[old] = new or None
+    return out
+
+
+@click.command("evaluate")
+@click.option("--gold", "gold_path", type=click.Path(file_okay=False, path_type=Path), default=Path("corpus"),
+              show_default=True, help="Corpus holding the gold set.")
+@click.option("--pred", "pred_path", type=click.Path(file_okay=False, path_type=Path), default=Path("corpus"),
+              show_default=True, help="Corpus holding the predicted set (often the same corpus).")
+@click.option("--gold-set", default="gold", show_default=True, help="Annotation set taken as the truth.")
+@click.option("--pred-set", default="silver", show_default=True, help="Annotation set scored.")
+@click.option("--layer", "layers", multiple=True, type=click.Choice(LAYERS), help="Layer(s) to score (default: all).")
+@click.option("--map", "maps", multiple=True, metavar="OLD=NEW",
+              help="Rename a label on both sides before matching (repeatable; NEW empty drops OLD).")
+@click.option("--no-labels", is_flag=True, help="Only the ALL rows in the table.")
+@json_option
+@handle_errors
+def evaluate_cmd(gold_path, pred_path, gold_set, pred_set, layers, maps, no_labels, as_json):
+    """Precision / recall / F1 of one annotation set against another, exact and overlap matching.
+
+    \b
+    Example:
+      spanbank evaluate --gold corpus --pred corpus            # gold vs silver
+      spanbank evaluate --gold corpus --pred other --layer entities --map GPE=LOC --json
+    """
+    gold_corpus, pred_corpus = open_corpus(gold_path), open_corpus(pred_path)
+    for c in (gold_corpus, pred_corpus):
+        if not c.exists():
+            raise InputError("no corpus here", path=str(c.path), hint="run `spanbank ingest` or give --gold/--pred")
+    with progress_bar("evaluate") as advance:
+        result = evaluate_mod.evaluate(gold_corpus.documents(), pred_corpus.documents(), layers or LAYERS,
+                                       gold_set, pred_set, _label_pairs(maps), advance)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(evaluate_mod.render_table(result, labels=not no_labels))
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["brat", "conll"]), required=True, help="Input format.")
+@click.option("--label-map", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="YAML {entities: {...}, events: {...}, roles: {...}, attribution: {...}} mapping labels onto the schema.")
+@click.option("--annotator", default=None, help="Credit this human annotator (provenance kind human); default 'import'.")
+@click.option("--set", "set_name", default="gold", show_default=True, help="Annotation set to fill (replaced per document).")
+@click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Label schema YAML (default: schema/spanbank.yaml).")
+@corpus_option
+@json_option
+@handle_errors
+def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_path, as_json):
+    """Import brat standoff or CoNLL/IOB2 annotations into the corpus.
+
+    \b
+    Example:
+      spanbank import --format brat corpus/gold/ --annotator seed-annotator
+      spanbank import --format brat ../shared/eval/gum-news-brat --label-map schema/label-maps/gum.yaml --corpus /tmp/gum
+      spanbank import --format conll train.conll --set gold
+    A document whose normalized text is already in the corpus gets the set attached; others are added.
+    """
+    options = formats.ImportOptions(
+        schema=load_schema(schema_path), label_map=formats.load_label_map(label_map), set_name=set_name,
+        annotator=annotator, time=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
+    corpus = open_corpus(corpus_path)
+    report = formats.ImportReport()
+    imported = list(formats.read_paths(fmt, paths, options, report))
+    with corpus.lock(), progress_bar("import") as advance:
+        corpus.write(formats.import_documents(corpus.documents(), imported, report, advance))
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    say(f"{len(imported)} document(s) read: {len(report.attached)} attached to existing documents, "
+        f"{len(report.added)} added to {corpus.path}; set {set_name!r}: {report.spans} spans, {report.events} events, "
+        f"{report.attributions} attributions")
+    for message in report.dropped[:20]:
+        say(f"dropped: {message}")
+    if len(report.dropped) > 20:
+        say(f"... and {len(report.dropped) - 20} more dropped (see --json)")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(evaluate_cmd)
+    main.add_command(import_cmd)

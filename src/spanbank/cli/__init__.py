@@ -23,6 +23,8 @@ def main() -> None:
 # Registration: one line per command module (keep alphabetical within each block).
 from . import core  # noqa: E402
 from . import evaluate  # noqa: E402
+from . import export  # noqa: E402
 
 core.register(main)
 evaluate.register(main)
+export.register(main)

@@ -37,13 +37,13 @@ def _record(doc: Document, set_name: str) -> dict:
             "user_data": {USER_KEY: {"document": document_record(only), "annotations": list(annotation_records(only))}}}
 
 
-def write_docbin(docs: Iterable[Document], set_name: str, path: str | Path) -> list[str]:
-    """Write ``docs``' set ``set_name`` to a ``.spacy`` file; returns what the format could not carry."""
+def write_docbin(items: Iterable[tuple[Document, str]], path: str | Path) -> list[str]:
+    """Write (document, annotation set name) pairs to a ``.spacy`` file; returns what it could not carry."""
     ids, overlapping = [], 0
 
     def records() -> Iterator[dict]:
         nonlocal overlapping
-        for doc in docs:
+        for doc, set_name in items:
             rec = _record(doc, set_name)
             ids.append(doc.id)
             overlapping += len(rec["spans"]["entities"]) - len(rec["ents"])

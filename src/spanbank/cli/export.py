@@ -1,0 +1,43 @@
+"""``spanbank export``: the corpus as CoNLL, brat, spaCy DocBin or Doccano JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..formats.export import FORMATS, export as export_corpus
+from ..store import open_corpus
+from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("dist/export"), show_default=True)
+@click.option("--set", "set_name", default=None, help="Annotation set (default: gold where present, else silver).")
+@corpus_option
+@json_option
+@handle_errors
+def export(fmt, out, set_name, corpus_path, as_json):
+    """Export the corpus for other tools, and say what the format cannot carry.
+
+    \b
+    Examples:
+      spanbank export --format conll --out dist/conll     # IOB2 entities
+      spanbank export --format brat --out dist/brat       # events and attributions as E lines
+      spanbank export --format spacy --out dist/spacy     # DocBin: doc.ents + doc.spans per layer
+      spanbank export --format doccano --out dist/doccano # Doccano JSONL (UTF-16 offsets)
+    """
+    corpus = open_corpus(corpus_path)
+    with progress_bar(f"export {fmt}") as advance:
+        report = export_corpus(fmt, corpus.documents(), out / fmt if out == Path("dist/export") else out, set_name, advance)
+    if as_json:
+        emit_json({"files": report.files, "documents": report.documents, "cannot_carry": report.notes})
+        return
+    say(f"exported {report.documents} document(s) as {fmt}: {len(report.files)} file(s) under {out}")
+    for note in report.notes:
+        say(f"  not carried: {note}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(export)

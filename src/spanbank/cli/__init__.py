@@ -22,11 +22,13 @@ def main() -> None:
 
 # Registration: one line per command module (keep alphabetical within each block).
 from . import agreement  # noqa: E402
+from . import annotate  # noqa: E402
 from . import core  # noqa: E402
 from . import evaluate  # noqa: E402
 from . import export  # noqa: E402
 
 agreement.register(main)
+annotate.register(main)
 core.register(main)
 evaluate.register(main)
 export.register(main)

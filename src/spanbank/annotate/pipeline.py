@@ -1,0 +1,165 @@
+"""The pre-annotation stage: ``annotate(docs, ...) -> Iterator[Document]`` over a stream of documents.
+
+Each document is parsed ONCE with the spaCy pipeline (``nlp.pipe``: batched, ``processes``
+worker processes) and every requested layer runs on that parse, in the fixed order entities ->
+events -> attribution (events attach to the entity spans).  Memory stays flat: documents stream
+through, at most a few batches are in flight.
+
+Rules:
+
+* Results go into the ``silver`` annotation set with ``Provenance(agent=<registry name>,
+  status="silver", kind="machine", time=<run time, ISO-8601 UTC>, detail="<model> <version>")``.
+* ``gold`` and ``annotator/*`` sets are never touched.  A layer is skipped for a document that
+  has human annotation of that layer (any non-silver set with spans, events or attributions of
+  it); a layer that already has silver annotation is redone only with ``force``.
+* Redoing a layer replaces the silver items its pre-annotator family made (agent
+  ``spanbank.<layer>.*``; for other machine agents, the items of that layer), then drops event
+  arguments whose span no longer exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .. import nlp
+from ..errors import SpanbankError
+from ..model import LAYERS, SILVER, AnnotationSet, Document, LabelSchema, Provenance, Span
+from .registry import DEFAULTS, Annotator, Output, Parsed, create
+
+DEFAULT_MODEL = nlp.DEFAULT_MODEL
+DEFAULT_BATCH = 64
+
+
+@dataclass
+class AnnotateReport:
+    """What a run did: documents seen, per-layer work and skips, labels added, agents used."""
+
+    documents: int = 0
+    annotated: Counter = field(default_factory=Counter)  # layer -> documents
+    skipped_human: Counter = field(default_factory=Counter)  # layer -> documents
+    skipped_silver: Counter = field(default_factory=Counter)  # layer -> documents (no --force)
+    added: Counter = field(default_factory=Counter)  # (layer, label) -> spans
+    events: int = 0
+    attributions: int = 0
+    agents: dict[str, str] = field(default_factory=dict)  # registry name -> detail
+
+    def as_dict(self) -> dict[str, Any]:
+        labels: dict[str, dict[str, int]] = {}
+        for (layer, label), n in sorted(self.added.items()):
+            labels.setdefault(layer, {})[label] = n
+        return {"documents": self.documents, "annotated": dict(self.annotated),
+                "skipped_human": dict(self.skipped_human), "skipped_silver": dict(self.skipped_silver),
+                "spans_added": labels, "events_added": self.events, "attributions_added": self.attributions,
+                "agents": self.agents}
+
+
+def check_layers(layers: Iterable[str]) -> tuple[str, ...]:
+    """The requested layers in pipeline order; an unknown one raises naming what is allowed."""
+    wanted = [lay.strip() for lay in layers if lay.strip()]
+    for lay in wanted:
+        if lay not in LAYERS:
+            raise SpanbankError(f"unknown layer {lay!r}", value=lay, allowed=list(LAYERS),
+                                hint="pass e.g. --layers entities,events")
+    if not wanted:
+        raise SpanbankError("no layer requested", allowed=list(LAYERS))
+    return tuple(lay for lay in LAYERS if lay in wanted)
+
+
+def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: str = DEFAULT_MODEL,
+             processes: int = 1, force: bool = False, progress: Callable[[int], None] | None = None, *,
+             schema: LabelSchema | None = None, batch_size: int = DEFAULT_BATCH, now: str | None = None,
+             report: AnnotateReport | None = None) -> Iterator[Document]:
+    """Pre-annotate a stream of documents; yields every document (annotated or passed through) in order."""
+    from ..schema import load_schema
+
+    wanted = check_layers(layers)
+    schema = schema or load_schema()
+    pipeline = nlp.load_model(model)
+    annotators = [create(DEFAULTS[layer], schema, pipeline) for layer in wanted]
+    detail = nlp.model_info(pipeline)
+    time = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    report = report if report is not None else AnnotateReport()
+    report.agents.update({a.name: detail for a in annotators})
+    provenance = {a.name: Provenance(a.name, SILVER, time, "machine", detail) for a in annotators}
+    items = ((doc.text if todo else "", (doc, todo)) for doc in docs for todo in [plan(doc, wanted, force, report)])
+    for sdoc, (doc, todo) in nlp.pipe(pipeline, items, batch_size, processes):
+        if todo:
+            doc = apply(doc, sdoc, [a for a in annotators if a.layer in todo], provenance, report)
+        report.documents += 1
+        if progress:
+            progress(1)
+        yield doc
+
+
+def plan(doc: Document, layers: Sequence[str], force: bool, report: AnnotateReport) -> tuple[str, ...]:
+    """The layers to (re)annotate in ``doc``."""
+    todo = []
+    for layer in layers:
+        if any(name != SILVER and has_layer(aset, layer) for name, aset in doc.annotations.items()):
+            report.skipped_human[layer] += 1
+        elif has_layer(doc.annotation_set(SILVER), layer) and not force:
+            report.skipped_silver[layer] += 1
+        else:
+            todo.append(layer)
+    return tuple(todo)
+
+
+def has_layer(aset: AnnotationSet, layer: str) -> bool:
+    if any(s.layer == layer for s in aset.spans):
+        return True
+    return bool(aset.events) if layer == "events" else bool(aset.attributions) if layer == "attribution" else False
+
+
+def apply(doc: Document, sdoc: Any, annotators: list[Annotator], provenance: dict[str, Provenance],
+          report: AnnotateReport) -> Document:
+    """Run ``annotators`` on one parse and merge their output into the silver set."""
+    silver = doc.annotation_set(SILVER)
+    for annotator in annotators:
+        silver = _without(silver, annotator.layer)
+        parsed = Parsed(doc, sdoc, [s for s in silver.spans if s.layer == "entities"])
+        out = annotator(parsed, provenance[annotator.name])
+        silver = _merge(silver, out, report)
+        report.annotated[annotator.layer] += 1
+    return doc.with_set(_drop_dangling(silver))
+
+
+def _owned(agent: str, layer: str, item_layer: str | None) -> bool:
+    """Does an item with this agent (and span layer) belong to ``layer``'s pre-annotator family?"""
+    if agent.startswith("spanbank."):
+        return agent.split(".")[1] == layer
+    return item_layer == layer
+
+
+def _without(silver: AnnotationSet, layer: str) -> AnnotationSet:
+    spans = tuple(s for s in silver.spans if not _owned(s.provenance.agent, layer, s.layer))
+    events = silver.events if layer != "events" else tuple(e for e in silver.events if not _owned(e.provenance.agent, layer, "events"))
+    atts = silver.attributions if layer != "attribution" else ()
+    return AnnotationSet(silver.name, spans, events, atts)
+
+
+def _merge(silver: AnnotationSet, out: Output, report: AnnotateReport) -> AnnotationSet:
+    ids = {s.id for s in silver.spans}
+    extents = {(s.start, s.end) for s in silver.spans if s.layer == "entities"}
+    added: list[Span] = []
+    for s in out.spans:
+        if s.id in ids or (s.layer == "entities" and (s.start, s.end) in extents):
+            continue
+        ids.add(s.id)
+        added.append(s)
+        report.added[(s.layer, s.label)] += 1
+    report.events += len(out.events)
+    report.attributions += len(out.attributions)
+    return AnnotationSet(silver.name, silver.spans + tuple(added), silver.events + tuple(out.events),
+                         silver.attributions + tuple(out.attributions))
+
+
+def _drop_dangling(silver: AnnotationSet) -> AnnotationSet:
+    """Events whose trigger is gone are dropped; arguments whose span is gone are dropped."""
+    ids = {s.id for s in silver.spans}
+    events = tuple(replace(e, arguments=tuple(a for a in e.arguments if a.span in ids))
+                   for e in silver.events if e.trigger in ids)
+    atts = tuple(a for a in silver.attributions if a.cue in ids and a.content in ids)
+    return AnnotationSet(silver.name, silver.spans, events, atts)

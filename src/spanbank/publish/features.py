@@ -1,0 +1,105 @@
+"""The published features, derived once from the label schema.
+
+ClassLabel names follow the schema's append-only order, so a label id never changes meaning
+between releases: entity types, event types, argument roles (first appearance over the event
+types), attribution labels.  Tag sets are built as tables, conll2003 style: ``O`` then ``B-X``,
+``I-X`` for every label X in schema order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from datasets import ClassLabel, Features, List, Value
+
+from ..errors import PublishError
+from ..model import LabelSchema
+
+CONFIGS = ("documents", "ner", "events", "attribution")
+DEFAULT_CONFIG = "documents"
+SPLITS = ("train", "validation", "test")
+
+OFFSETS = {"start": Value("int32"), "end": Value("int32")}
+PROVENANCE = {"agent": Value("string"), "kind": Value("string"), "time": Value("string"), "detail": Value("string")}
+
+
+def iob2_names(labels: list[str]) -> list[str]:
+    """``O``, then ``B-X``, ``I-X`` per label in order (conll2003's ``ner_tags`` layout)."""
+    names = ["O"]
+    for label in labels:
+        names += [f"B-{label}", f"I-{label}"]
+    return names
+
+
+def _span(label: ClassLabel | None = None) -> dict:
+    """A span struct; nested spans (triggers, cues, ...) carry no label: their container says it."""
+    struct = {"id": Value("string"), **OFFSETS, "text": Value("string")}
+    if label is not None:
+        struct["label"] = label
+    return {**struct, "status": Value("string"), "provenance": PROVENANCE}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Name -> id lookups for every ClassLabel, built once per build."""
+
+    entity: Mapping[str, int]
+    event: Mapping[str, int]
+    role: Mapping[str, int]
+    ner_tag: Mapping[str, int]
+    trigger_tag: Mapping[str, int]
+
+    @classmethod
+    def from_schema(cls, schema: LabelSchema) -> "Labels":
+        def index(names: list[str]) -> dict[str, int]:
+            return {n: i for i, n in enumerate(names)}
+
+        return cls(index(schema.entity_names()), index(schema.event_names()), index(schema.role_names()),
+                   index(iob2_names(schema.entity_names())), index(iob2_names(schema.event_names())))
+
+    def id_of(self, kind: str, name: str, where: str) -> int:
+        table: Mapping[str, int] = getattr(self, kind)
+        try:
+            return table[name]
+        except KeyError:
+            raise PublishError(f"{where}: {kind.replace('_', ' ')} label {name!r} is not in the schema", value=name,
+                               allowed=list(table), hint="fix the label (run `spanbank validate`) or extend the schema") from None
+
+
+def dataset_features(schema: LabelSchema) -> dict[str, Features]:
+    """The features of the four configs, in :data:`CONFIGS` order."""
+    entity = ClassLabel(names=schema.entity_names())
+    event = ClassLabel(names=schema.event_names())
+    role = ClassLabel(names=schema.role_names())
+    argument = {"role": role, "entity_id": Value("string"), **OFFSETS, "text": Value("string"),
+                "status": Value("string"), "provenance": PROVENANCE}
+    event_struct = {"id": Value("string"), "type": event, "trigger": _span(), "arguments": List(argument),
+                    "status": Value("string"), "provenance": PROVENANCE}
+    attribution = {"id": Value("string"), "cue": _span(), "source": _span(), "content": _span(),
+                   "parent": Value("string"), "status": Value("string"), "provenance": PROVENANCE}
+    sentence_base = {"id": Value("string"), "doc_id": Value("string"), "sentence": Value("int32"), **OFFSETS,
+                     "tokens": List(Value("string")), "offsets": List(OFFSETS)}
+    token_ref = {"start_token": Value("int32"), "end_token": Value("int32")}
+    return {
+        "documents": Features({
+            "id": Value("string"), "date": Value("string"), "title": Value("string"), "url": Value("string"),
+            "source": Value("string"), "text": Value("string"), "annotation_set": Value("string"),
+            "entities": List(_span(entity)), "events": List(event_struct), "attributions": List(attribution),
+            "sections": List(OFFSETS), "paragraphs": List(OFFSETS), "sentences": List(OFFSETS), "tokens": List(OFFSETS),
+            "origin": {"path": Value("string"), "sha256": Value("string"), "normalization": List(Value("string"))},
+        }),
+        "ner": Features({**sentence_base, "ner_tags": List(ClassLabel(names=iob2_names(schema.entity_names())))}),
+        "events": Features({
+            **sentence_base, "trigger_tags": List(ClassLabel(names=iob2_names(schema.event_names()))),
+            "events": List({"id": Value("string"), "type": event,
+                            "trigger": {**OFFSETS, "text": Value("string"), **token_ref},
+                            "arguments": List({"role": role, "entity_id": Value("string"), **OFFSETS,
+                                               "text": Value("string"), **token_ref})}),
+        }),
+        "attribution": Features({
+            "id": Value("string"), "doc_id": Value("string"), "cue": _span(), "source": _span(), "content": _span(),
+            "parent": Value("string"), "depth": Value("int32"), "status": Value("string"), "provenance": PROVENANCE,
+            "context": Value("string"), "context_start": Value("int32"),
+        }),
+    }

@@ -1,0 +1,519 @@
+"""Publishing: the built folder loads with real ``datasets.load_dataset`` (offline), round-trips, keeps splits."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from seqeval.metrics.sequence_labeling import get_entities
+
+from spanbank import ingest, publish, release
+from spanbank.cli import main
+from spanbank.errors import PublishError
+from spanbank.model import (GOLD, SILVER, AnnotationSet, Argument, Attribution, Document, Event, Origin, Provenance,
+                            annotator_set, set_status)
+from spanbank.publish.features import dataset_features
+from spanbank.schema import load_schema
+from spanbank.store import annotation_records, document_record, open_corpus
+
+datasets = pytest.importorskip("datasets")
+
+TIME = "2026-11-27T10:00:00Z"
+TEXT_A = ("Iraq launches probe into drone \U0001f44d\U0001f3fd attack on PM\n\n"
+          "Officials told reporters that Mustafa al-Kadhimi \U0001f468\u200d\U0001f469\u200d\U0001f467 survived the "
+          "attack in Baghdad, Reuters reported.\n\n"
+          "The Q\u0323uds Force denied any role, its spokesman said on Monday.")
+TEXT_B = "Nothing happened in Erbil today \U0001f642 and nobody said anything."
+FAKE_TOKEN = "hf_" + "Zx9" * 12
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return load_schema()
+
+
+@pytest.fixture(autouse=True)
+def hf_cache(tmp_path, monkeypatch):
+    """A per-test datasets cache, so a rebuilt folder is never served from an older cache entry."""
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-datasets")
+
+
+def load(out, config, split=None):
+    return datasets.load_dataset(str(out), config, split=split)
+
+
+# --- corpora ---------------------------------------------------------------------------------------
+
+
+class Annotator:
+    """Hand-made spans of all layers for one annotation set of one document."""
+
+    def __init__(self, doc: Document, set_name: str, agent: str, kind: str) -> None:
+        self.doc, self.name = doc, set_name
+        self.prov = Provenance(agent, set_status(set_name), TIME, kind, "hand-made")
+        self.spans, self.events, self.attributions = [], [], []
+
+    def span(self, phrase: str, label: str, layer: str, after: str | None = None):
+        start = self.doc.text.index(phrase, self.doc.text.index(after) if after else 0)
+        s = self.doc.make_span(f"T{len(self.spans) + 1}", start, start + len(phrase), label, layer, self.prov)
+        self.spans.append(s)
+        return s
+
+    def event(self, trigger, etype, *args):
+        self.events.append(Event(f"E{len(self.events) + 1}", trigger.id, etype,
+                                 tuple(Argument(role, s.id, self.prov if i == 0 else None) for i, (role, s) in enumerate(args)),
+                                 self.prov))
+
+    def attribution(self, cue, source, content, parent=None):
+        att = Attribution(f"A{len(self.attributions) + 1}", cue.id, source.id if source else None, content.id, self.prov, parent)
+        self.attributions.append(att)
+        return att
+
+    def done(self) -> Document:
+        return self.doc.with_set(AnnotationSet(self.name, tuple(self.spans), tuple(self.events), tuple(self.attributions)))
+
+
+def annotate_a(doc: Document, set_name: str, agent: str, kind: str) -> Document:
+    a = Annotator(doc, set_name, agent, kind)
+    iraq, pm = a.span("Iraq", "GPE", "entities"), a.span("Mustafa al-Kadhimi", "PER", "entities")
+    baghdad, reuters = a.span("Baghdad", "GPE", "entities"), a.span("Reuters", "ORG", "entities")
+    officials, quds = a.span("Officials", "PER", "entities"), a.span("Q\u0323uds Force", "ORG", "entities")
+    a.span("Monday", "TIME", "entities")
+    a.event(a.span("attack", "Conflict:Attack", "events"), "Conflict:Attack", ("Place", iraq))
+    a.event(a.span("attack", "Conflict:Attack", "events", after="survived"), "Conflict:Attack", ("Target", pm),
+            ("Place", baghdad))
+    outer = a.attribution(a.span("reported", "CUE", "attribution"), a.span("Reuters", "SOURCE", "attribution"),
+                          a.span("Officials told reporters that Mustafa al-Kadhimi \U0001f468\u200d\U0001f469\u200d"
+                                 "\U0001f467 survived the attack in Baghdad", "CONTENT", "attribution"))
+    a.attribution(a.span("told", "CUE", "attribution"), a.span("Officials", "SOURCE", "attribution"),
+                  a.span("Mustafa al-Kadhimi \U0001f468\u200d\U0001f469\u200d\U0001f467 survived the attack in Baghdad",
+                         "CONTENT", "attribution"), parent=outer.id)
+    a.attribution(a.span("said", "CUE", "attribution"), None,
+                  a.span("The Q\u0323uds Force denied any role", "CONTENT", "attribution"))
+    del reuters, officials, quds
+    return a.done()
+
+
+def annotate_seed(doc: Document) -> Document:
+    a = Annotator(doc, SILVER, "spanbank.entities.v1", "machine")
+    a.span("Esmail Ghani", "PER", "entities")
+    a.span("Quds Force", "ORG", "entities")
+    baghdad = a.span("Baghdad", "GPE", "entities")
+    a.event(a.span("visited", "Movement:Transport", "events"), "Movement:Transport", ("Destination", baghdad))
+    return a.done()
+
+
+def make_corpus(root: Path):
+    """Seed article + an emoji / combining-mark article (silver, gold and an annotator set) + an unannotated one."""
+    (root / "articles").mkdir(parents=True)
+    (root / "articles" / "a.txt").write_text("date 2021-11-08\n\n" + TEXT_A, encoding="utf-8")
+    (root / "articles" / "b.txt").write_text(TEXT_B, encoding="utf-8")
+    corpus = open_corpus(root / "corpus")
+    docs = list(ingest.new_documents([Path(__file__).parents[1] / "seeds", root / "articles"], set(),
+                                     report=ingest.IngestReport()))
+    out = []
+    for doc in docs:
+        if doc.text.startswith("Iraq launches"):
+            doc = annotate_a(doc, SILVER, "spanbank.entities.v1", "machine")
+            doc = annotate_a(doc, GOLD, "alice", "human")
+            doc = annotate_a(doc, annotator_set("alice"), "alice", "human")
+        elif "Quds Force" in doc.text and "Esmail Ghani" in doc.text:
+            doc = annotate_seed(doc)
+        out.append(doc)
+    with corpus.lock():
+        corpus.write(out)
+    return corpus
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    return make_corpus(tmp_path)
+
+
+def published(doc: Document) -> Document:
+    chosen = GOLD if GOLD in doc.annotations else SILVER
+    return doc.without_sets().with_set(doc.annotation_set(chosen))
+
+
+# --- build + load_dataset ------------------------------------------------------------------------
+
+
+def test_build_loads_every_config_and_split(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    report = publish.build(corpus, schema, out, ratios=(0.5, 0.5, 0.0))
+    expected = dataset_features(schema)
+    assert report.documents == 3
+    assert report.configs() == list(publish.CONFIGS)
+    assert "test" not in report.splits("documents")  # an empty split is left out, not written empty
+    for config in publish.CONFIGS:
+        total = 0
+        for split in publish.SPLITS:
+            if split not in report.splits(config):
+                assert report.num_examples[config][split] == 0 and not report.shards[config][split]
+                continue
+            ds = load(out, config, split)
+            assert ds.features == expected[config]
+            assert len(ds) == report.num_examples[config][split]
+            total += len(ds)
+        assert total == sum(report.num_examples[config].values())
+    docs = load(out, "documents", report.splits("documents")[0]).features
+    assert docs["entities"].feature["label"].names == schema.entity_names()
+    assert docs["events"].feature["type"].names == schema.event_names()
+    assert docs["events"].feature["arguments"].feature["role"].names == schema.role_names()
+    ner = load(out, "ner", report.splits("ner")[0]).features["ner_tags"].feature.names
+    assert ner == ["O"] + [f"{p}-{n}" for n in schema.entity_names() for p in "BI"]
+    assert load(out, "events", report.splits("events")[0]).features["trigger_tags"].feature.names[:3] == ["O", "B-Life:Be-Born", "I-Life:Be-Born"]
+    assert set(datasets.get_dataset_config_names(str(out))) == set(publish.CONFIGS)
+    assert sum(len(ds) for ds in load(out, None).values()) == 3  # default config
+    with pytest.raises(ValueError, match="test"):
+        load(out, "documents", "test")
+
+
+def _all(out, config):
+    return [row for ds in load(out, config).values() for row in ds]
+
+
+def test_build_documents_rows_match_corpus(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    originals = {d.id: published(d) for d in corpus.documents()}
+    names = schema.entity_names()
+    rows = _all(out, "documents")
+    assert sorted(r["id"] for r in rows) == sorted(originals)
+    for row in rows:
+        doc = originals[row["id"]]
+        aset = next(iter(doc.annotations.values()), None)
+        assert row["text"] == doc.text and row["date"] == doc.date
+        assert row["annotation_set"] == (aset.name if aset else None)
+        expected = {(s.id, s.start, s.end, s.text, s.label) for s in (aset.spans_of("entities") if aset else ())}
+        assert {(s["id"], s["start"], s["end"], s["text"], names[s["label"]]) for s in row["entities"]} == expected
+        nested = [e["trigger"] for e in row["events"]] + [a[p] for a in row["attributions"]
+                                                          for p in ("cue", "source", "content") if a[p]]
+        for s in row["entities"] + nested:
+            assert row["text"][s["start"]:s["end"]] == s["text"]
+            assert s["status"] == row["annotation_set"]
+    gold_doc = next(r for r in rows if r["annotation_set"] == GOLD)
+    assert len(gold_doc["events"]) == 2 and len(gold_doc["attributions"]) == 3
+    assert {a["parent"] for a in gold_doc["attributions"]} == {None, "A1"}
+
+
+def test_build_ner_tags_agree_with_seqeval(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    docs = {d.id: published(d) for d in corpus.documents()}
+    rows = _all(out, "ner")
+    names = next(iter(load(out, "ner").values())).features["ner_tags"].feature.names
+    found = set()
+    for row in rows:
+        text = docs[row["doc_id"]].text
+        assert row["tokens"] == [text[o["start"]:o["end"]] for o in row["offsets"]]
+        for label, first, last in get_entities([names[t] for t in row["ner_tags"]]):
+            found.add((row["doc_id"], row["offsets"][first]["start"], row["offsets"][last]["end"], label))
+    expected = {(d.id, s.start, s.end, s.label) for d in docs.values() for aset in d.annotations.values()
+                for s in aset.spans_of("entities")}
+    assert found == expected
+
+
+def test_build_events_and_attribution_rows(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    events = [e for row in _all(out, "events") for e in row["events"]]
+    roles = schema.role_names()
+    for row in _all(out, "events"):
+        for e in row["events"]:
+            t = e["trigger"]
+            assert row["tokens"][t["start_token"]:t["end_token"]] == [t["text"]]
+            assert row["trigger_tags"][t["start_token"]] % 2 == 1  # a B- tag
+    assert sorted(roles[a["role"]] for e in events for a in e["arguments"]) == ["Destination", "Place", "Place", "Target"]
+    atts = _all(out, "attribution")
+    assert sorted(a["depth"] for a in atts) == [0, 0, 1]
+    for a in atts:
+        for part in ("cue", "source", "content"):
+            if a[part]:
+                s = a[part]
+                assert a["context"][s["start"] - a["context_start"]:s["end"] - a["context_start"]] == s["text"]
+
+
+# --- round trip ------------------------------------------------------------------------------------
+
+
+def same_documents(built: list[Document], originals: list[Document]) -> None:
+    assert sorted(d.id for d in built) == sorted(d.id for d in originals)
+    by_id = {d.id: d for d in built}
+    for doc in originals:
+        back, want = by_id[doc.id], published(doc)
+        assert document_record(back) == document_record(want)
+        assert list(annotation_records(back)) == list(annotation_records(want))
+
+
+def test_documents_from_dataset_round_trip(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    same_documents(list(publish.documents_from_dataset(out)), list(corpus.documents()))
+
+
+ALPHABET = st.sampled_from(list("abcXYZ q\u0323\u0301e\u00e9\U0001f44d\U0001f3fd\U0001f642\u200d\n"))
+
+
+@st.composite
+def documents(draw):
+    text = draw(st.text(ALPHABET, min_size=1, max_size=60).filter(lambda t: t.strip() and t == t.strip()))
+    tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    sentences = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S", text)]
+    article = ingest.Article(text=text, origin=Origin("gen.txt", "0" * 64, ("nfc",)), date=draw(st.sampled_from([None, "2024-01-01"])),
+                             title=draw(st.sampled_from([None, "T"])))
+    doc = ingest.to_document(article, sentences, tokens)
+    for set_name in draw(st.sampled_from([(), (SILVER,), (SILVER, GOLD), (GOLD, annotator_set("bob"))])):
+        doc = doc.with_set(random_set(draw, doc, set_name))
+    return doc
+
+
+def random_set(draw, doc: Document, set_name: str) -> AnnotationSet:
+    schema = load_schema()
+    prov = Provenance(draw(st.sampled_from(["m.v1", "ann"])), set_status(set_name), draw(st.sampled_from(["", TIME])),
+                      draw(st.sampled_from(["machine", "human", "import"])), draw(st.sampled_from(["", "d"])))
+    cuts = st.tuples(st.integers(0, len(doc.text) - 1), st.integers(1, 8))
+    def span(i, layer, label):
+        start, n = draw(cuts)
+        return doc.make_span(f"T{i}", start, min(len(doc.text), start + n), label, layer, prov)
+    ents = [span(i, "entities", draw(st.sampled_from(schema.entity_names()))) for i in range(draw(st.integers(0, 3)))]
+    spans, events, atts = list(ents), [], []
+    for j in range(draw(st.integers(0, 2))):
+        etype = draw(st.sampled_from(schema.event_names()))
+        trig = span(10 + j, "events", etype)
+        args = tuple(Argument(draw(st.sampled_from(schema.role_names())), e.id, draw(st.sampled_from([None, prov])))
+                     for e in ents[:draw(st.integers(0, len(ents)))])
+        spans.append(trig)
+        events.append(Event(f"E{j}", trig.id, etype, args, prov))
+    for k in range(draw(st.integers(0, 2))):
+        cue, content = span(20 + 3 * k, "attribution", "CUE"), span(21 + 3 * k, "attribution", "CONTENT")
+        source = span(22 + 3 * k, "attribution", "SOURCE") if draw(st.booleans()) else None
+        spans += [s for s in (cue, content, source) if s]
+        atts.append(Attribution(f"A{k}", cue.id, source.id if source else None, content.id, prov,
+                                "A0" if k and draw(st.booleans()) else None))
+    return AnnotationSet(set_name, tuple(spans), tuple(events), tuple(atts))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(docs=st.lists(documents(), min_size=1, max_size=4, unique_by=lambda d: d.id))
+def test_documents_from_dataset_round_trip_property(docs, schema, tmp_path):
+    root = tmp_path / uuid.uuid4().hex
+    corpus = open_corpus(root / "corpus")
+    with corpus.lock():
+        corpus.write(docs)
+    report = publish.build(corpus, schema, root / "hf")
+    assert report.dropped_spans == 0
+    same_documents(list(publish.documents_from_dataset(root / "hf")), docs)
+
+
+# --- splits ----------------------------------------------------------------------------------------
+
+
+def synthetic(n: int, offset: int = 0) -> list[Document]:
+    out = []
+    for i in range(offset, offset + n):
+        text = f"Ghani met Kadhimi in Baghdad on day {i} \U0001f642."
+        tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        doc = ingest.to_document(ingest.Article(text, Origin(f"s{i}.txt", "0" * 64)), [(0, len(text))], tokens)
+        a = Annotator(doc, SILVER, "m.v1", "machine")
+        a.span("Ghani", "PER", "entities")
+        a.span("Baghdad", "GPE", "entities")
+        out.append(a.done())
+    return out
+
+
+def test_split_of_is_stable_and_follows_ratios():
+    ids = [f"doc-{i:016x}" for i in range(4000)]
+    splits = [publish.split_of(i) for i in ids]
+    assert splits == [publish.split_of(i) for i in ids]
+    share = splits.count("train") / len(ids)
+    assert 0.77 < share < 0.83
+    assert {publish.split_of(i, (0.0, 0.0, 1.0)) for i in ids[:50]} == {"test"}
+
+
+def test_build_again_after_adding_documents_keeps_splits_and_label_ids(schema, tmp_path):
+    corpus = open_corpus(tmp_path / "corpus")
+    first_docs = synthetic(30)
+    with corpus.lock():
+        corpus.write(first_docs)
+    first = publish.build(corpus, schema, tmp_path / "v1")
+    before = {r["id"]: (split, [(e["start"], e["label"]) for e in r["entities"]])
+              for split in publish.SPLITS for r in load(tmp_path / "v1", "documents", split)}
+    with corpus.lock():
+        corpus.write(first_docs + synthetic(20, offset=30))
+    second = publish.build(corpus, schema, tmp_path / "v2")
+    after = {r["id"]: (split, [(e["start"], e["label"]) for e in r["entities"]])
+             for split in publish.SPLITS for r in load(tmp_path / "v2", "documents", split)}
+    assert len(after) == 50
+    assert {k: after[k] for k in before} == before
+    assert all(after[k][0] == publish.split_of(k) for k in after)
+    assert first.configs() == second.configs() == ["documents", "ner", "events"]  # no attributions here
+    for config in first.configs():
+        assert load(tmp_path / "v1", config, "train").features == load(tmp_path / "v2", config, "train").features
+
+
+def test_parse_ratios_rejects_bad_values():
+    assert publish.parse_ratios("0.7,0.2,0.1") == (0.7, 0.2, 0.1)
+    with pytest.raises(PublishError, match=r"\(0.8, 0.3, 0.1\) must be three non-negative numbers summing to 1"):
+        publish.parse_ratios("0.8,0.3,0.1")
+    with pytest.raises(PublishError, match="not numbers"):
+        publish.parse_ratios("a,b,c")
+
+
+# --- card ------------------------------------------------------------------------------------------
+
+
+def front_matter(out: Path) -> tuple[dict, str]:
+    text = (out / "README.md").read_text(encoding="utf-8")
+    _, head, body = text.split("---\n", 2)
+    return yaml.safe_load(head), body
+
+
+def test_card_yaml_parses_and_numbers_match_data(corpus, schema, tmp_path):
+    release.release(corpus, schema, git=False, date="2026-11-27")
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    meta, body = front_matter(out)
+    assert meta["license"] == "other" and meta["language"] == ["en"]
+    assert meta["task_categories"] == ["token-classification"] and meta["size_categories"] == ["n<1K"]
+    assert sorted(meta["annotations_creators"]) == ["expert-generated", "machine-generated"]
+    assert [c["config_name"] for c in meta["configs"] if c.get("default")] == ["documents"]
+    infos = {i["config_name"]: i for i in meta["dataset_info"]}
+    assert set(infos) == set(publish.CONFIGS)
+    for config, info in infos.items():
+        for split in info["splits"]:
+            assert split["num_examples"] == len(load(out, config, split["name"]))
+    doc_labels = next(f for f in infos["documents"]["features"] if f["name"] == "entities")
+    label = next(f for f in doc_labels["list"] if f["name"] == "label")
+    assert list(label["dtype"]["class_label"]["names"].values()) == schema.entity_names()
+    for heading in ("## Labels", "## Example", "## Statistics", "## How the annotations were made",
+                    "## Offset convention", "## Version and changelog", "## Source and license", "## Citation"):
+        assert heading in body
+    assert "| 0 | `PER` |" in body and "Version 1.0.0" in body and "### 1.0.0 (2026-11-27)" in body
+    example = body.split("```json\n", 1)[1].split("\n```", 1)[0]
+    assert json.loads(example)["annotation_set"] in ("gold", "silver")
+    assert "Inter-annotator agreement: not measured" in body
+    assert meta["spanbank_build"]["version"] == "1.0.0"
+
+
+def test_build_refuses_a_token_in_the_card(schema, tmp_path):
+    corpus = open_corpus(tmp_path / "corpus")
+    leaky = ingest.to_document(ingest.Article(f"The key {FAKE_TOKEN} leaked.", Origin("x.txt", "0" * 64)), [], [])
+    a = Annotator(leaky, SILVER, "m.v1", "machine")
+    a.span("key", "WEA", "entities")
+    with corpus.lock():
+        corpus.write([a.done()])  # the shortest annotated document becomes the card's example
+    with pytest.raises(PublishError, match="looks like a secret"):
+        publish.build(corpus, schema, tmp_path / "hf")
+    assert not (tmp_path / "hf").exists()
+
+
+def test_build_refuses_to_replace_a_foreign_folder(corpus, schema, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(PublishError, match="not a previous build"):
+        publish.build(corpus, schema, tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
+
+def test_cli_build_then_publish_dry_run(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    out = tmp_path / "dist"
+    result = run("build", "--corpus", corpus.path, "--out", out, "--ratios", "0.5,0.25,0.25")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"built .*dist: 3 documents \(train \d+, validation \d+, test \d+\)", result.stderr)
+    assert sum(len(load(out, "documents", s)) for s in publish.SPLITS) == 3
+
+    result = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "org/news", "--dry-run")
+    assert result.exit_code == 1
+    assert "error: " in result.stderr and "the corpus has no release" in result.stderr
+
+    release.release(corpus, load_schema(), git=False)
+    result = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "org/news", "--dry-run")
+    assert result.exit_code == 1 and "was built from corpus version None" in result.stderr
+
+    assert run("build", "--corpus", corpus.path, "--out", out).exit_code == 0
+    result = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "org/news", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "dry run: would publish org/news v1.0.0 (token: HF_TOKEN)" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1. create_repo org/news (dataset, public, exist_ok=True)"
+    assert lines[1].startswith(f"2. upload_folder {out} -> org/news: ") and "'Release v1.0.0'" in lines[1]
+    assert "delete_patterns=['data/**']" in lines[1]
+    assert lines[2] == "3. create_tag v1.0.0 on the upload commit"
+    assert FAKE_TOKEN not in result.output
+    assert FAKE_TOKEN not in (out / "README.md").read_text(encoding="utf-8")
+
+    result = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "not a repo", "--dry-run")
+    assert result.exit_code == 1 and "is not ORG/NAME" in result.stderr
+
+
+def test_cli_publish_refuses_unreleased_changes(corpus, tmp_path):
+    release.release(corpus, load_schema(), git=False)
+    out = tmp_path / "dist"
+    assert run("build", "--corpus", corpus.path, "--out", out).exit_code == 0
+    with corpus.lock():
+        corpus.write([d for d in corpus.documents()][:2])
+    result = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "org/news", "--dry-run")
+    assert result.exit_code == 1
+    assert "the corpus differs from release 1.0.0: documents.jsonl changed since release 1.0.0" in result.stderr
+
+
+def test_publish_refuses_validation_failures(schema, tmp_path):
+    corpus = open_corpus(tmp_path / "corpus")
+    bad = synthetic(2)
+    bad[0] = Document(**{**bad[0].__dict__, "date": "2021-13-45"})
+    with corpus.lock():
+        corpus.write(bad)
+    release.release(corpus, schema, git=False)
+    publish.build(corpus, schema, tmp_path / "hf")
+    with pytest.raises(PublishError, match=r"validation found 1 problem\(s\):\n.*2021-13-45"):
+        publish.publish(corpus, schema, tmp_path / "hf", "org/news", dry_run=True)
+
+
+def test_publish_without_token_refuses_before_the_network(corpus, schema, tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    release.release(corpus, schema, git=False)
+    publish.build(corpus, schema, tmp_path / "hf")
+    plan = publish.plan(corpus, schema, tmp_path / "hf", "org/news")
+    assert plan.token_source == "none" and plan.tag == "v1.0.0"
+    with pytest.raises(PublishError, match="no Hugging Face token"):
+        publish.publish(corpus, schema, tmp_path / "hf", "org/news")
+
+
+def test_cli_build_names_the_bad_span(corpus, tmp_path):
+    path = corpus.annotations_path
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    n = next(i for i, line in enumerate(lines) if '"text":"Baghdad"' in line and '"set":"annotator/' not in line)
+    lines[n] = lines[n].replace('"text":"Baghdad"', '"text":"Bagdad!"')
+    path.write_text("".join(lines), encoding="utf-8")
+    result = run("build", "--corpus", corpus.path, "--out", tmp_path / "hf")
+    assert result.exit_code == 1
+    assert f"error: {path}:{n + 1}: document " in result.stderr
+    assert "does not slice the text to 'Bagdad!' (the text there is 'Baghdad')" in result.stderr
+    assert "fix the span's offsets or text" in result.stderr
+    assert not (tmp_path / "hf").exists()
+
+
+def test_cli_build_json_report(corpus, tmp_path):
+    result = run("build", "--corpus", corpus.path, "--out", tmp_path / "hf", "--json", "--license", "cc-by-4.0")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert sum(report["num_examples"]["documents"].values()) == 3
+    assert report["sets"] == {"gold": 1, "silver": 1, "none": 1}
+    assert front_matter(tmp_path / "hf")[0]["license"] == "cc-by-4.0"

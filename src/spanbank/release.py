@@ -222,8 +222,12 @@ class ReleaseResult:
 
 
 def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str | None = None,
-            date: str | None = None, git: bool = True, progress: Callable[[int], None] | None = None) -> ReleaseResult:
-    """Version the corpus: compare with the previous release, write CHANGELOG.md and manifest.json, tag git."""
+            date: str | None = None, git: bool = True, progress: Callable[[int], None] | None = None,
+            extra: dict[str, Any] | None = None) -> ReleaseResult:
+    """Version the corpus: compare with the previous release, write CHANGELOG.md and manifest.json, tag git.
+
+    ``extra`` adds keys to the manifest (e.g. ``agreement``: headline inter-annotator agreement).
+    """
     if bump not in BUMPS:
         raise CorpusError(f"unknown bump {bump!r}", allowed=BUMPS)
     if not corpus.exists():
@@ -251,6 +255,7 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
             + (previous or {}).get("changelog", []),
             "files": {n: sha256_file(corpus.path / n) for n in (*TRACKED, CHANGELOG)},
         }
+        manifest.update(extra or {})
         corpus.write_text(MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
     tag = git_commit_and_tag(corpus.path, version) if git else None
     return ReleaseResult(version, prev_version, changes, manifest, tag, entry)

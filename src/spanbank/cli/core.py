@@ -11,7 +11,8 @@ import click
 from .. import ingest as ingest_mod
 from .. import release as release_mod
 from ..schema import load_schema, render_guidelines
-from ..errors import CorpusError
+from ..agreement import agreement, agreement_summary
+from ..errors import CorpusError, SpanbankError
 from ..show import render_html
 from ..store import open_corpus
 from ..validate import validate as validate_corpus
@@ -112,7 +113,7 @@ def release(corpus_path, schema_path, bump, name, no_git, as_json):
             click.echo(str(p))
         say(f"not released: {len(problems)} validation problem(s)")
         sys.exit(EXIT_PROBLEMS)
-    result = release_mod.release(corpus, schema, bump=bump, name=name, git=not no_git)
+    result = release_mod.release(corpus, schema, bump=bump, name=name, git=not no_git, extra=measured_agreement(corpus))
     if as_json:
         emit_json({"version": result.version, "previous": result.previous, "tag": result.git_tag,
                    "changes": result.changes.as_dict()})
@@ -121,6 +122,14 @@ def release(corpus_path, schema_path, bump, name, no_git, as_json):
     else:
         say(f"released {result.version}" + (f" (tagged {result.git_tag})" if result.git_tag else ""))
         click.echo(result.changelog_entry.rstrip())
+
+
+def measured_agreement(corpus) -> dict:
+    """Headline agreement for the manifest, when two annotators labelled a shared document."""
+    try:
+        return {"agreement": agreement_summary(agreement(corpus.documents()))}
+    except SpanbankError:
+        return {}
 
 
 @click.command()

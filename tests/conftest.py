@@ -29,3 +29,4 @@ def seed_corpus(tmp_path):
     with corpus.lock():
         corpus.write(ingest.new_documents([SEEDS], set(), report=report))
     return corpus
+from doccano_fixture import doccano_server  # noqa: E402,F401

@@ -24,6 +24,7 @@ def main() -> None:
 from . import agreement  # noqa: E402
 from . import annotate  # noqa: E402
 from . import core  # noqa: E402
+from . import doccano  # noqa: E402
 from . import evaluate  # noqa: E402
 from . import export  # noqa: E402
 from . import publish  # noqa: E402
@@ -31,6 +32,7 @@ from . import publish  # noqa: E402
 agreement.register(main)
 annotate.register(main)
 core.register(main)
+doccano.register(main)
 evaluate.register(main)
 export.register(main)
 publish.register(main)

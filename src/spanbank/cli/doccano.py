@@ -1,0 +1,171 @@
+"""``spanbank doccano``: run a local Doccano server and sync the corpus with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..doccano import connect, server, sync
+from ..schema import load_schema
+from ..store import open_corpus
+from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+
+project_option = click.option("--project", "project_name", default="spanbank", show_default=True,
+                              envvar="SPANBANK_DOCCANO_PROJECT", help="Doccano project name.")
+
+
+@click.group("doccano")
+def doccano() -> None:
+    """Label in Doccano: local server, project set-up, push and pull.
+
+    \b
+    A remote server is used instead of the local one when DOCCANO_URL and DOCCANO_USERNAME +
+    DOCCANO_PASSWORD (or DOCCANO_TOKEN) are set.
+    Example:  spanbank doccano up && spanbank doccano setup && spanbank doccano push
+    """
+
+
+@doccano.command()
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default 8765, else a free one).")
+@handle_errors
+def up(port: int | None) -> None:
+    """Install (once), initialise and start the local server + task worker.  Idempotent.
+
+    Example:  spanbank doccano up
+    """
+    info = server.ensure_up(port=port, progress=say)
+    say(f"Doccano runs at {info.url} (user {info.username!r}; password file {info.password_file})")
+    if info.new_password:
+        say(f"admin password (shown once; kept in the 0600 file above): {info.new_password}")
+
+
+@doccano.command()
+@handle_errors
+def down() -> None:
+    """Stop the local server and worker (only the processes `up` started, by PID).
+
+    Example:  spanbank doccano down
+    """
+    stopped = server.stop()
+    say(f"stopped pid(s) {', '.join(map(str, stopped))}" if stopped else "nothing of ours was running")
+
+
+@doccano.command()
+@json_option
+@handle_errors
+def status(as_json: bool) -> None:
+    """Say what runs where.  Exit 1 when the local server is not answering.
+
+    Example:  spanbank doccano status --json
+    """
+    info = server.status()
+    if as_json:
+        emit_json(info)
+    else:
+        for key, value in info.items():
+            click.echo(f"{key:14} {value}")
+    if not info["answering"]:
+        raise SystemExit(EXIT_PROBLEMS)
+
+
+@doccano.command()
+@click.argument("component", type=click.Choice(server.COMPONENTS), default="web")
+@click.option("-n", "--lines", type=int, default=50, show_default=True)
+@handle_errors
+def logs(component: str, lines: int) -> None:
+    """Show the end of the web server's or the worker's log.
+
+    Example:  spanbank doccano logs worker -n 100
+    """
+    click.echo(server.log_tail(component=component, lines=lines))
+
+
+@doccano.command()
+@project_option
+@click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@json_option
+@handle_errors
+def setup(project_name: str, schema_path: Path | None, as_json: bool) -> None:
+    """Create or update the project from the schema (labels, colours, keys, relations, guidelines).
+
+    Exit 1 when the server has labels the schema lacks (drift; they are listed, not deleted).
+    Example:  spanbank doccano setup --project news-2021
+    """
+    with connect() as client:
+        report = sync.ensure_project(client, load_schema(schema_path), project_name)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        say(f"project {project_name!r} (id {report.project_id}) {'created' if report.created else 'up to date'}: "
+            f"{len(report.labels_created)} label(s) created, {len(report.labels_updated)} updated, "
+            f"settings changed: {', '.join(report.settings_changed) or 'none'}")
+    for line in report.drift:
+        say(f"drift: {line}")
+    if report.drift:
+        raise SystemExit(EXIT_PROBLEMS)
+
+
+@doccano.command()
+@corpus_option
+@project_option
+@click.option("--chunk-size", type=click.IntRange(1), default=sync.DEFAULT_CHUNK, show_default=True)
+@json_option
+@handle_errors
+def push(corpus_path: Path, project_name: str, chunk_size: int, as_json: bool) -> None:
+    """Upload every document not yet in the project (bulk import, resumable, idempotent).
+
+    Example:  spanbank doccano push --corpus corpus --project spanbank
+    """
+    corpus = open_corpus(corpus_path)
+    with connect() as client:
+        project = sync.require_project(client, project_name)
+        with progress_bar("pushing", total=corpus.count()) as advance:
+            report = sync.push(client, project, corpus, state=server.state_dir(), chunk_size=chunk_size,
+                               progress=advance)
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    say(f"uploaded {report.uploaded} document(s) in {report.chunks} chunk(s); {report.already_on_server} already "
+        f"on the server; {report.duplicates_removed} duplicate(s) removed")
+    if report.changed_since_push:
+        say(f"{len(report.changed_since_push)} document(s) changed locally since they were pushed (not re-sent): "
+            f"{', '.join(report.changed_since_push[:5])}")
+
+
+@doccano.command()
+@corpus_option
+@project_option
+@click.option("--only-approved", is_flag=True, help="Only examples someone confirmed in Doccano.")
+@click.option("--force", is_flag=True, help="Also update documents changed locally since the push.")
+@json_option
+@handle_errors
+def pull(corpus_path: Path, project_name: str, only_approved: bool, force: bool, as_json: bool) -> None:
+    """Read annotators' labels back as annotator/<name> sets.  Exit 1 on conflicts or rejected labels.
+
+    Example:  spanbank doccano pull --only-approved
+    """
+    corpus = open_corpus(corpus_path)
+    with connect() as client:
+        project = sync.require_project(client, project_name)
+        with progress_bar("pulling") as advance:
+            report = sync.pull(client, project, corpus, load_schema(), only_approved=only_approved, force=force,
+                               progress=advance)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        say(f"{report.examples} example(s) read: {len(report.updated)} document(s) updated, {report.unchanged} "
+            f"unchanged; annotators: {', '.join(report.annotators) or 'none'}")
+        if report.conflicts:
+            say(f"{len(report.conflicts)} conflict(s) (changed locally since the push; "
+                f"{'overwritten' if force else 'not overwritten, use --force'}): {', '.join(report.conflicts[:5])}")
+        if report.rejects:
+            say(f"{len(report.rejects)} label(s) rejected, kept in {report.rejects_path}")
+        if report.not_in_corpus:
+            say(f"{len(report.not_in_corpus)} example(s) on the server have no document in the corpus")
+    if (report.conflicts and not force) or report.rejects:
+        raise SystemExit(EXIT_PROBLEMS)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(doccano)

@@ -1,0 +1,33 @@
+"""Doccano sync: a local server (``server``), a thin REST client (``client``), push / pull / merge (``sync``).
+
+:func:`connect` picks the server: a remote one when ``DOCCANO_URL`` is set (with ``DOCCANO_TOKEN``, or
+``DOCCANO_USERNAME`` + ``DOCCANO_PASSWORD``), else the local one started by ``spanbank doccano up``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import SyncError
+from . import server
+from .client import DoccanoClient
+
+
+def connect(state: Path | None = None, **client_options: object) -> DoccanoClient:
+    """A logged-in client for the configured server (environment first, then the local server)."""
+    url = os.environ.get("DOCCANO_URL")
+    if url:
+        token = os.environ.get("DOCCANO_TOKEN")
+        if token:
+            return DoccanoClient(url, token, **client_options)
+        username, password = os.environ.get("DOCCANO_USERNAME"), os.environ.get("DOCCANO_PASSWORD")
+        if not username or not password:
+            raise SyncError(f"DOCCANO_URL is set ({url}) but no credentials are",
+                            hint="set DOCCANO_TOKEN, or DOCCANO_USERNAME and DOCCANO_PASSWORD")
+        return DoccanoClient.login(url, username, password, **client_options)
+    info = server.local_info(state)
+    return DoccanoClient.login(info.url, info.username, info.password(), **client_options)
+
+
+__all__ = ["DoccanoClient", "connect", "server"]

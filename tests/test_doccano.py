@@ -1,0 +1,403 @@
+"""Doccano sync against a real Doccano 1.8.4 server (started once per session by ``doccano_server``)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from spanbank.cli import main
+from spanbank.doccano import server, sync
+from spanbank.doccano.client import DoccanoClient
+from spanbank.errors import SyncError
+from spanbank.model import (
+    AnnotationSet,
+    Argument,
+    Attribution,
+    Document,
+    Event,
+    Provenance,
+    Span,
+    document_id,
+)
+from spanbank.schema import load_schema
+from spanbank.store import open_corpus
+
+MACHINE = Provenance("test.silver.v1", "silver", "2026-01-01T00:00:00Z", "machine")
+EMOJI_TEXT = "😀 𝐀𝐁 Cafe\u0301 👩\u200d👩\u200d👧 ok: Bob attacked the castle.\n\nOfficials said Bob fled 🚗 to Paris."
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return load_schema()
+
+
+@pytest.fixture
+def client(doccano_server):
+    with doccano_server.client() as c:
+        yield c
+
+
+def new_project(client, schema, prefix="t"):
+    name = f"{prefix}-{next(_names)}-{time.time_ns() % 10**8}"
+    sync.ensure_project(client, schema, name)
+    return sync.require_project(client, name)
+
+
+def span(doc_text, sid, needle, label, layer, nth=0):
+    start = -1
+    for _ in range(nth + 1):
+        start = doc_text.index(needle, start + 1)
+    return Span(sid, start, start + len(needle), needle, label, layer, MACHINE)
+
+
+def annotated(doc: Document) -> Document:
+    """The seed document with hand-made silver entities, an event and two nested attributions."""
+    t = doc.text
+    spans = [span(t, "s1", "Esmail Ghani", "PER", "entities"), span(t, "s2", "Baghdad", "GPE", "entities"),
+             span(t, "s3", "visited", "Contact:Meet", "events"), span(t, "s4", "Associated Press", "ORG", "entities"),
+             span(t, "s5", "reported", "CUE", "attribution"), span(t, "s6", "the Associated Press", "SOURCE", "attribution")]
+    content_end = t.index(", the Associated Press reported")
+    spans.append(Span("s7", 0, content_end, t[:content_end], "CONTENT", "attribution", MACHINE))
+    spans.append(span(t, "s8", "Iraq", "GPE", "entities"))
+    event = Event("e1", "s3", "Contact:Meet", (Argument("Entity", "s1"), Argument("Place", "s2")), MACHINE)
+    attribution = Attribution("a1", "s5", "s6", "s7", MACHINE)
+    return doc.with_set(AnnotationSet("silver", tuple(spans), (event,), (attribution,)))
+
+
+def emoji_doc() -> Document:
+    t = EMOJI_TEXT
+    doc = Document(document_id(t), t)
+    spans = (span(t, "x1", "Bob", "PER", "entities"), span(t, "x2", "attacked", "Conflict:Attack", "events"),
+             span(t, "x3", "castle", "FAC", "entities"), span(t, "x4", "Paris", "GPE", "entities"),
+             span(t, "x5", "Cafe\u0301", "ORG", "entities"), span(t, "x6", "said", "CUE", "attribution"),
+             span(t, "x7", "Officials", "SOURCE", "attribution"), span(t, "x8", "Bob fled 🚗 to Paris", "CONTENT", "attribution"),
+             span(t, "x9", "👩\u200d👩\u200d👧", "PER", "entities"))
+    event = Event("e1", "x2", "Conflict:Attack", (Argument("Attacker", "x1"), Argument("Target", "x3")), MACHINE)
+    return doc.with_set(AnnotationSet("silver", spans, (event,), (Attribution("a1", "x6", "x7", "x8", MACHINE),)))
+
+
+def make_corpus(path: Path, docs) -> object:
+    corpus = open_corpus(path)
+    with corpus.lock():
+        corpus.write(docs)
+    return corpus
+
+
+def server_copies(client, project) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ex in client.examples(project["id"]):
+        sid = ex["meta"]["spanbank_id"]
+        counts[sid] = counts.get(sid, 0) + 1
+    return counts
+
+
+def annotator(client, doccano_server, project, name) -> DoccanoClient:
+    """A real annotator account (created through the REST API) that is a member of ``project``."""
+    password = f"pw-{name}-{time.time_ns()}"
+    user = client.create_user(name, password)
+    client.add_member(project["id"], user["id"], "annotator")
+    return DoccanoClient.login(doccano_server.url, name, password)
+
+
+# --- offsets -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("plain text here", "text"), ("😀 Bob", "Bob"), ("𝐀𝐁 Bob 😀", "😀"), ("Cafe\u0301 Bob", "Bob"),
+    ("👩\u200d👩\u200d👧 ok", "ok"), ("a😀b😀c", "b😀c"), ("é\u0301😀", "\u0301😀"),
+])
+def test_utf16_offsets_round_trip(text, needle):
+    u16, start = sync.Utf16(text), text.index(needle)
+    s16, e16 = u16.to16(start), u16.to16(start + len(needle))
+    assert sync.utf16_slice(text, s16, e16) == needle
+    assert (u16.from16(s16), u16.from16(e16)) == (start, start + len(needle))
+
+
+def test_utf16_from16_inside_surrogate_pair_is_none():
+    u16 = sync.Utf16("a😀b")
+    assert [u16.from16(j) for j in range(6)] == [0, 1, None, 2, 3, None]
+
+
+# --- setup ---------------------------------------------------------------------------------------
+
+
+def test_ensure_project_idempotent_and_reports_drift(client, schema):
+    name = f"setup-{time.time_ns()}"
+    first = sync.ensure_project(client, schema, name)
+    assert first.created and len(first.labels_created) == 45 + len(schema.role_names()) + 2
+    client.create_label_type(first.project_id, "span", {"text": "NOT-IN-SCHEMA", "background_color": "#000000"})
+    second = sync.ensure_project(client, schema, name)
+    assert (second.created, second.labels_created, second.labels_updated, second.settings_changed) == (False, [], [], [])
+    assert second.drift == ["span label 'NOT-IN-SCHEMA' is on the server but not in the schema"]
+    types = {t["text"]: t for t in client.label_types(first.project_id, "span")}
+    assert types["PER"]["suffix_key"] == "p" and types["PER"]["background_color"] == "#1f77b4"
+    project = sync.require_project(client, name)
+    assert project["collaborative_annotation"] and project["use_relation"] and not project["grapheme_mode"]
+    assert project["guideline"].startswith("#") or len(project["guideline"]) > 100
+
+
+# --- push ----------------------------------------------------------------------------------------
+
+
+def test_push_seed_corpus_ui_shows_our_span_texts(client, schema, seed_corpus, doccano_server, tmp_path):
+    docs = [annotated(d) for d in seed_corpus.documents()] + [emoji_doc()]
+    corpus = make_corpus(tmp_path / "c", docs)
+    project = new_project(client, schema)
+    report = sync.push(client, project, corpus, state=doccano_server.state)
+    assert (report.uploaded, report.chunks) == (len(docs), 1)
+    by_id = {d.id: d for d in docs}
+    types = {t["id"]: t["text"] for t in client.label_types(project["id"], "span")}
+    rtypes = {t["id"]: t["text"] for t in client.label_types(project["id"], "relation")}
+    for ex in client.examples(project["id"]):
+        doc = by_id[ex["meta"]["spanbank_id"]]
+        assert ex["text"] == doc.text
+        assert set(ex["meta"]) == set(sync.META_KEYS) and None not in ex["meta"].values()
+        shown = sorted((sync.utf16_slice(ex["text"], s["start_offset"], s["end_offset"]), types[s["label"]])
+                       for s in client.spans(project["id"], ex["id"]))
+        assert shown == sorted((s.text, s.label) for s in doc.annotations["silver"].spans)
+        spans = {s["id"]: s for s in client.spans(project["id"], ex["id"])}
+        rels = sorted((sync.utf16_slice(ex["text"], spans[r["from_id"]]["start_offset"], spans[r["from_id"]]["end_offset"]),
+                       sync.utf16_slice(ex["text"], spans[r["to_id"]]["start_offset"], spans[r["to_id"]]["end_offset"]),
+                       rtypes[r["type"]]) for r in client.relations(project["id"], ex["id"]))
+        silver = doc.annotations["silver"]
+        assert rels == sorted((silver.span(r.head).text, silver.span(r.tail).text, r.type) for r in silver.relations())
+
+
+def test_push_again_is_a_no_op(client, schema, doccano_server, tmp_path):
+    corpus = make_corpus(tmp_path / "c", [emoji_doc()])
+    project = new_project(client, schema)
+    assert sync.push(client, project, corpus, state=doccano_server.state).uploaded == 1
+    again = sync.push(client, project, corpus, state=doccano_server.state)
+    assert (again.uploaded, again.already_on_server, again.reconciled, again.changed_since_push) == (0, 1, False, [])
+    assert client.count_examples(project["id"]) == 1
+
+
+def generated_docs(n: int, tag: str) -> list[Document]:
+    docs = []
+    for i in range(n):
+        text = f"Report {tag} {i}: 🚀 Alice met Bob in Köln.\n\nThey said nothing."
+        d = Document(document_id(text), text)
+        spans = (span(text, "a", "Alice", "PER", "entities"), span(text, "b", "Bob", "PER", "entities"),
+                 span(text, "m", "met", "Contact:Meet", "events"))
+        ev = Event("e", "m", "Contact:Meet", (Argument("Entity", "a"), Argument("Entity", "b")), MACHINE)
+        docs.append(d.with_set(AnnotationSet("silver", spans, (ev,))))
+    return docs
+
+
+def test_push_resumes_after_server_killed_each_document_once(client, schema, doccano_server, tmp_path):
+    docs = generated_docs(30, "kill")
+    corpus = make_corpus(tmp_path / "c", docs)
+    project = new_project(client, schema)
+    killed = []
+
+    def kill_after_first_chunk(n):
+        if not killed:
+            pid = server.running_pid(doccano_server.state, "web")
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    fast = DoccanoClient(client.url, client._http.headers["Authorization"].split()[1], retries=2, backoff=0.2)
+    with pytest.raises(SyncError):
+        sync.push(fast, project, corpus, state=doccano_server.state, chunk_size=10, progress=kill_after_first_chunk)
+    assert killed
+    server.ensure_up(doccano_server.state)
+    with doccano_server.client() as again:
+        report = sync.push(again, project, corpus, state=doccano_server.state, chunk_size=10)
+        # how far the killed run got depends on timing (a dying gunicorn may still finish a request)
+        assert report.already_on_server >= 10 and report.uploaded + report.already_on_server == 30
+        assert server_copies(again, project) == {d.id: 1 for d in docs}
+
+
+def test_push_removes_importer_made_duplicates(client, schema, doccano_server, tmp_path):
+    docs = generated_docs(6, "dup")
+    corpus = make_corpus(tmp_path / "c", docs)
+    project = new_project(client, schema)
+    sync.push(client, project, corpus, state=doccano_server.state)
+    raw = tmp_path / "raw.jsonl"
+    raw.write_bytes(b"".join(sync.iter_payloads(iter(docs[:4]), "admin")))
+    client.wait_task(client.upload(project["id"], raw))  # what a retried import task leaves behind
+    assert client.count_examples(project["id"]) == 10
+    report = sync.push(client, project, corpus, state=doccano_server.state)
+    assert (report.duplicates_removed, report.uploaded, report.reconciled) == (4, 0, True)
+    assert server_copies(client, project) == {d.id: 1 for d in docs}
+
+
+def test_delete_examples_refuses_empty_selection(client, schema):
+    project = new_project(client, schema)
+    with pytest.raises(SyncError, match="empty selection"):
+        client.delete_examples(project["id"], [])
+
+
+# --- pull ----------------------------------------------------------------------------------------
+
+
+def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_server, tmp_path):
+    doc = emoji_doc()
+    corpus = make_corpus(tmp_path / "c", [doc])
+    project = new_project(client, schema)
+    sync.push(client, project, corpus, state=doccano_server.state)
+    ex = next(client.examples(project["id"]))
+    types = {t["text"]: t["id"] for t in client.label_types(project["id"], "span")}
+    rtypes = {t["text"]: t["id"] for t in client.label_types(project["id"], "relation")}
+    u16 = sync.Utf16(doc.text)
+    stamp = time.time_ns() % 10**6
+    ann1 = annotator(client, doccano_server, project, f"ann1x{stamp}")
+    ann2 = annotator(client, doccano_server, project, f"ann2x{stamp}")
+    castle = doc.text.index("the castle")
+    with ann1, ann2:
+        s1 = ann1.create_span(project["id"], ex["id"], u16.to16(castle), u16.to16(castle + 10), types["FAC"])
+        fled = doc.text.index("fled")
+        trig = ann2.create_span(project["id"], ex["id"], u16.to16(fled), u16.to16(fled + 4), types["Movement:Transport"])
+        paris = next(s for s in ann2.spans(project["id"], ex["id"])
+                     if sync.utf16_slice(doc.text, s["start_offset"], s["end_offset"]) == "Paris")
+        ann2.create_relation(project["id"], ex["id"], trig["id"], paris["id"], rtypes["Destination"])
+        ann2.create_span(project["id"], ex["id"], 1, 3, types["PER"])  # splits the 😀 surrogate pair
+        ann1.toggle_confirmed(project["id"], ex["id"])
+    report = sync.pull(client, project, corpus, schema)
+    assert report.updated == [doc.id] and report.annotators == sorted([f"ann1x{stamp}", f"ann2x{stamp}"])
+    pulled = next(corpus.documents())
+    one, two = pulled.annotations[f"annotator/ann1x{stamp}"], pulled.annotations[f"annotator/ann2x{stamp}"]
+    assert ("the castle", "FAC") in {(s.text, s.label) for s in one.spans}
+    silver = {(s.start, s.end, s.label) for s in doc.annotations["silver"].spans}
+    assert silver <= {(s.start, s.end, s.label) for s in one.spans}  # ann1 confirmed the pre-annotations
+    assert {(s.text, s.label) for s in two.spans} == {("fled", "Movement:Transport"), ("Paris", "GPE")}
+    assert [(e.type, [(a.role, two.span(a.span).text) for a in e.arguments]) for e in two.events] == \
+        [("Movement:Transport", [("Destination", "Paris")])]
+    own = one.span(f"d{s1['id']}").provenance
+    assert (own.agent, own.kind, own.status, own.detail) == (f"ann1x{stamp}", "human", "gold", "")
+    assert own.time.endswith("Z") and own.time[:2] == "20"
+    kept = next(s for s in one.spans if s.label == "CUE").provenance
+    assert kept.detail == "confirmed pre-annotation"
+    assert [a.source and one.span(a.source).text for a in one.attributions] == ["Officials"]
+    assert [r["reason"][:15] for r in report.rejects] == ["UTF-16 offsets "]
+    assert (tmp_path / "c" / sync.REJECTS).exists()
+    before = (tmp_path / "c" / "annotations.jsonl").read_bytes()
+    again = sync.pull(client, project, corpus, schema)
+    assert (again.updated, (tmp_path / "c" / "annotations.jsonl").read_bytes()) == ([], before)
+
+
+def test_pull_conflict_needs_force_and_changed_text_is_an_error(client, schema, doccano_server, tmp_path):
+    doc = emoji_doc()
+    corpus = make_corpus(tmp_path / "c", [doc])
+    project = new_project(client, schema)
+    sync.push(client, project, corpus, state=doccano_server.state)
+    ex = next(client.examples(project["id"]))
+    stamp = time.time_ns() % 10**6
+    with annotator(client, doccano_server, project, f"ann3x{stamp}") as ann3:
+        ann3.toggle_confirmed(project["id"], ex["id"])
+    edited = doc.with_set(AnnotationSet("silver", doc.annotations["silver"].spans[:3]))
+    make_corpus(tmp_path / "c", [edited])
+    report = sync.pull(client, project, corpus, schema)
+    assert (report.conflicts, report.updated) == ([doc.id], [])
+    assert "annotator/" not in str(list(next(corpus.documents()).annotations))
+    forced = sync.pull(client, project, corpus, schema, force=True)
+    assert forced.updated == [doc.id] and forced.annotators == [f"ann3x{stamp}"]
+    client.request("PATCH", f"/v1/projects/{project['id']}/examples/{ex['id']}", json={"text": doc.text + " edited"})
+    with pytest.raises(SyncError, match=f"document {doc.id} .*text on the server differs"):
+        sync.pull(client, project, corpus, schema)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+@given(data=st.data())
+def test_round_trip_random_documents(doccano_server, schema, tmp_path_factory, data):
+    alphabet = st.sampled_from(list("abc XYZ.,") + ["😀", "𝐀", "e\u0301", "\u0308", "👩\u200d👧", "ß", "\n\n"])
+    texts = data.draw(st.lists(st.lists(alphabet, min_size=3, max_size=30).map("".join).map(str.strip).filter(bool),
+                               min_size=1, max_size=4, unique=True))
+    labels = load_schema().entity_names()
+    docs = []
+    for text in texts:
+        n = len(text)
+        bounds = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(1, n)).filter(lambda p: p[0] < p[1]),
+                                    max_size=4))
+        spans = tuple(Span(f"s{i}", a, b, text[a:b], data.draw(st.sampled_from(labels)), "entities", MACHINE)
+                      for i, (a, b) in enumerate(bounds))
+        trig = (Span("t", 0, 1, text[0], "Life:Die", "events", MACHINE),)
+        ev = (Event("e", "t", "Life:Die", tuple(Argument("Victim", s.id) for s in spans[:2]), MACHINE),)
+        docs.append(Document(document_id(text), text).with_set(AnnotationSet("silver", spans + trig, ev)))
+    tmp = tmp_path_factory.mktemp("rt")
+    corpus = make_corpus(tmp / "c", docs)
+    with doccano_server.client() as client:
+        project = new_project(client, schema, "rt")
+        sync.push(client, project, corpus, state=doccano_server.state)
+        stamp = time.time_ns() % 10**8
+        with annotator(client, doccano_server, project, f"rt{stamp}") as ann:
+            for ex in client.examples(project["id"]):
+                ann.toggle_confirmed(project["id"], ex["id"])
+        report = sync.pull(client, project, corpus, schema)
+    assert report.rejects == []
+    for doc in corpus.documents():
+        silver, back = doc.annotations["silver"], doc.annotations[f"annotator/rt{stamp}"]
+        assert sorted((s.start, s.end, s.text, s.label) for s in back.spans) == \
+            sorted((s.start, s.end, s.text, s.label) for s in silver.spans)
+        assert sorted((back.span(r.head).text, back.span(r.tail).text, r.type) for r in back.relations()) == \
+            sorted((silver.span(r.head).text, silver.span(r.tail).text, r.type) for r in silver.relations())
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+def test_login_wrong_password_is_a_clear_error_within_seconds(doccano_server):
+    started = time.monotonic()
+    with pytest.raises(SyncError) as info:
+        DoccanoClient.login(doccano_server.url, "admin", "wrong-password")
+    assert time.monotonic() - started < 10
+    assert str(info.value) == (f"login to Doccano at {doccano_server.url} as 'admin' failed: POST {doccano_server.url}"
+                               "/v1/auth/login/ -> HTTP 400: Unable to log in with provided credentials.; check the "
+                               "password (DOCCANO_PASSWORD, or the 0600 password file of `spanbank doccano up`)")
+
+
+def test_cli_wrong_password_exits_1(doccano_server, monkeypatch):
+    monkeypatch.setenv("DOCCANO_URL", doccano_server.url)
+    monkeypatch.setenv("DOCCANO_USERNAME", "admin")
+    monkeypatch.setenv("DOCCANO_PASSWORD", "nope")
+    result = CliRunner().invoke(main, ["doccano", "setup"])
+    assert result.exit_code == 1
+    assert "Unable to log in with provided credentials." in result.output
+    assert "nope" not in result.output
+
+
+def test_push_with_stopped_worker_fails_within_seconds(client, schema, doccano_server, tmp_path):
+    corpus = make_corpus(tmp_path / "c", [emoji_doc()])
+    project = new_project(client, schema)
+    server.stop(doccano_server.state, ("worker",))
+    try:
+        started = time.monotonic()
+        with pytest.raises(SyncError, match="task worker .* is not working"):
+            sync.push(client, project, corpus, state=doccano_server.state)
+        assert time.monotonic() - started < 20
+    finally:
+        server.ensure_up(doccano_server.state)
+    assert client.count_examples(project["id"]) == 0
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+
+def test_cli_setup_push_pull_status(doccano_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
+    corpus = make_corpus(tmp_path / "c", [emoji_doc()])
+    runner = CliRunner()
+    name = f"cli-{time.time_ns()}"
+    status = runner.invoke(main, ["doccano", "status", "--json"])
+    assert status.exit_code == 0 and '"answering": true' in status.output
+    setup = runner.invoke(main, ["doccano", "setup", "--project", name])
+    assert setup.exit_code == 0, setup.output
+    assert "created: " in setup.output and "label(s) created" in setup.output
+    push = runner.invoke(main, ["doccano", "push", "--corpus", str(corpus.path), "--project", name])
+    assert push.exit_code == 0, push.output
+    assert "uploaded 1 document(s) in 1 chunk(s); 0 already on the server; 0 duplicate(s) removed" in push.output
+    pull = runner.invoke(main, ["doccano", "pull", "--corpus", str(corpus.path), "--project", name])
+    assert pull.exit_code == 0, pull.output
+    assert "1 example(s) read: 0 document(s) updated, 1 unchanged; annotators: none" in pull.output
+    assert [d.annotators() for d in corpus.documents()] == [[]]
+    logs = runner.invoke(main, ["doccano", "logs", "web", "-n", "5"])
+    assert logs.exit_code == 0

@@ -200,3 +200,72 @@ def test_cli_annotate_usage_and_corpus_errors(tmp_path):
     missing = runner.invoke(main, ["annotate", "--corpus", str(tmp_path / "nothing")])
     assert missing.exit_code == 1
     assert f"error: {tmp_path / 'nothing'}: no corpus here; run `spanbank ingest ARTICLES` first" in missing.output
+
+
+# --- entities.v1: trimming, junk and consistency rules on tiny texts (real model) ---------------------------------
+
+
+def entity_texts(text: str) -> list[tuple[str, str]]:
+    article = ingest.Article(text=text, origin=ingest.Origin("mem", "0"))
+    (out,) = annotate(ingest.segment_articles([article]), layers=["entities"], now=NOW)
+    return [(s.text, s.label) for s in sorted(out.annotation_set(SILVER).spans, key=lambda s: s.start)]
+
+
+def test_entities_surnames_of_a_person_are_per():
+    # the model calls "Al-Kadhimi" ORG here; "al-" matches in any case
+    assert entity_texts("Prime Minister Mustafa al-Kadhimi met the envoy. The office of Al-Kadhimi was hit.") == [
+        ("Mustafa al-Kadhimi", "PER"), ("Al-Kadhimi", "PER")]
+    # the model calls the second "Wilkins" ORG and misses the third
+    assert entity_texts("Kristen Wilkins runs the museum. Wilkins said the show opened. Wilkins also spoke.") == [
+        ("Kristen Wilkins", "PER"), ("Wilkins", "PER"), ("Wilkins", "PER")]
+    # not inside a hyphenated word
+    assert entity_texts("Daniel Montalvo left the church. Montalvo said he was held. The pro-Beijing camp won in "
+                        "Beijing.") == [("Daniel Montalvo", "PER"), ("Montalvo", "PER"), ("Beijing", "GPE")]
+
+
+def test_entities_acronym_in_brackets_takes_the_name_label():
+    text = "The World Health Organisation (WHO) warned on Monday. WHO officials met. The WHO said so."
+    assert entity_texts(text) == [
+        ("World Health Organisation", "ORG"), ("WHO", "ORG"), ("Monday", "TIME"), ("WHO", "ORG"), ("WHO", "ORG")]
+
+
+@pytest.fixture(scope="module")
+def parse():
+    from spanbank import nlp
+
+    return nlp.load_model()
+
+
+def test_consistent_majority_label_and_more_mentions(parse):
+    from spanbank.annotate.entities import consistent
+
+    sdoc = parse("Reuters reported the deal. Reuters said more. The Reuters Foundation agreed. Reuters again.")
+    # "Reuters" is token 0, 5, 10 (in "Reuters Foundation", a longer name: left alone) and 14
+    assert consistent(sdoc, [(0, 1, "ORG"), (5, 6, "ORG"), (14, 15, "GPE")], set()) == [
+        (0, 1, "ORG"), (5, 6, "ORG"), (14, 15, "ORG")]
+    assert consistent(sdoc, [(0, 1, "ORG")], {5}) == [(0, 1, "ORG"), (14, 15, "ORG")]  # taken tokens stay taken
+    # a tie has no majority: nothing relabelled or added
+    assert consistent(sdoc, [(0, 1, "ORG"), (5, 6, "GPE")], set()) == [(0, 1, "ORG"), (5, 6, "GPE")]
+
+
+@pytest.mark.parametrize("text, start, end, label, expected", [
+    ("Ahmed Mohamed \nImage: a clock", 0, 4, "PER", "Ahmed Mohamed"),  # longest line of a span across a break
+    ("The World Health Organisation (WHO) said", 0, 6, "ORG", "World Health Organisation"),  # ends before a bracket
+    ("the Associated Press's report", 0, 4, "ORG", "Associated Press"),
+])
+def test_trim_extents(parse, text, start, end, label, expected):
+    from spanbank.annotate.entities import trim
+
+    sdoc = parse(text)
+    s, e = trim(sdoc, start, end, label)
+    assert sdoc[s:e].text == expected
+
+
+@pytest.mark.parametrize("text, label, expected", [
+    ("disco club", "ORG", False), ("pro-Beijing", "PER", False), ("1", "ORG", False), ("A", "PER", False),
+    ("IE6", "GPE", False), ("Studio 54", "ORG", True), ("al-Ikhbariya", "ORG", True), ("Paris", "GPE", True),
+])
+def test_looks_like_name(parse, text, label, expected):
+    from spanbank.annotate.entities import looks_like_name
+
+    assert looks_like_name(parse(text)[:], label) is expected

@@ -80,3 +80,21 @@ def test_export_conll_is_valid_iob2_and_reimports(gold_corpus, tmp_path):
     (back,) = import_documents([], items, ImportReport())
     assert sorted((s.label, s.text) for s in back.annotation_set("gold").spans) == seq_texts
     assert len(entities) <= len(original.annotation_set("gold").spans_of("entities"))
+
+
+def test_export_doccano_rows_show_our_spans_in_utf16(gold_corpus, tmp_path):
+    from spanbank.doccano.sync import Utf16, utf16_slice
+
+    report = run_export(gold_corpus, "doccano", tmp_path / "doccano")
+    (path,) = report["files"]
+    (row,) = [json.loads(line) for line in open(path, encoding="utf-8")]
+    original = next(gold_corpus.documents())
+    gold = original.annotation_set("gold")
+    assert row["text"] == original.text and row["spanbank_id"] == original.id
+    u16 = Utf16(row["text"])
+    back = sorted((u16.from16(e["start_offset"]), u16.from16(e["end_offset"]), e["label"]) for e in row["entities"])
+    assert back == sorted((s.start, s.end, s.label) for s in gold.spans)
+    assert all(utf16_slice(row["text"], e["start_offset"], e["end_offset"]) == row["text"][a:b]
+               for e, (a, b, _) in zip(sorted(row["entities"], key=lambda e: (e["start_offset"], e["end_offset"], e["label"])), back))
+    n_links = sum(1 + (a.source is not None) for a in gold.attributions)
+    assert len(row["relations"]) == sum(len(e.arguments) for e in gold.events) + n_links

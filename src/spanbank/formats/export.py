@@ -6,9 +6,11 @@ what it cannot hold is listed in :data:`CANNOT_CARRY` and in the export report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+
+import orjson
 
 from ..errors import InputError
 from ..model import GOLD, SILVER, Document
@@ -60,12 +62,14 @@ def export(fmt: str, docs: Iterable[Document], out: Path, set_name: str | None =
         report.notes += docbin.write_docbin(((doc, published_set(doc, set_name)) for doc in counted), path)
         report.files.append(str(path))
     else:
-        from ..doccano import sync  # the Doccano JSONL line format lives with the sync
+        from ..doccano import sync  # the Doccano JSONL row format (UTF-16 offsets) lives with the sync
 
         path = out / "corpus.jsonl"
-        with path.open("w", encoding="utf-8") as fh:
+        with path.open("wb") as fh:
             for doc in counted:
-                fh.write(sync.export_line(doc, published_set(doc, set_name)) + "\n")
+                aset = doc.annotation_set(published_set(doc, set_name))
+                only = doc.without_sets().with_set(replace(aset, name=GOLD if aset.name != SILVER else SILVER))
+                fh.write(orjson.dumps(sync.payload(only)) + b"\n")
         report.files.append(str(path))
     return report
 

@@ -41,9 +41,9 @@ def annotation_keys(doc: Document) -> Iterator[tuple[str, str, str, str]]:
         for e in aset.events:
             trig = spans.get(e.trigger)
             args = sorted(f"{a.role}={_at(spans, a.span)}" for a in e.arguments)
-            yield name, "events", e.type + " (event)", f"event {_at(spans, e.trigger) if trig else e.trigger} {' '.join(args)}"
+            yield name, "event structures", e.type, f"event {_at(spans, e.trigger) if trig else e.trigger} {' '.join(args)}"
         for a in aset.attributions:
-            yield name, "attribution", "attribution", (f"attribution cue={_at(spans, a.cue)} src={_at(spans, a.source)} "
+            yield name, "attribution structures", "attribution", (f"attribution cue={_at(spans, a.cue)} src={_at(spans, a.source)} "
                                                        f"content={_at(spans, a.content)}")
 
 

@@ -175,7 +175,7 @@ def stats(corpus_path, as_json):
     click.echo(f"{corpus.path}: {counts['documents']} documents, release {counts['version'] or '(none)'}")
     for set_name, layers in counts["annotations"].items():
         for layer, labels in layers.items():
-            click.echo(f"  {set_name:<20} {layer:<12} " + ", ".join(f"{k}={v}" for k, v in labels.items()))
+            click.echo(f"  {set_name:<20} {layer:<24} " + ", ".join(f"{k}={v}" for k, v in labels.items()))
 
 
 @click.group()

@@ -27,6 +27,7 @@ from .store import ANNOTATIONS, CHANGELOG, DOCUMENTS, MANIFEST, Corpus, open_cor
 
 BUMPS = ("major", "minor", "patch", "auto")
 TRACKED = (DOCUMENTS, ANNOTATIONS)
+CHANGELOG_HEADER = "# Changelog\n\nEvery corpus release: version, date and what changed per set, layer and label.\n\n"
 
 
 # --- counts ---------------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
         date = date or dt.date.today().isoformat()
         counts = corpus_counts(corpus.documents(), progress)
         entry = changelog_entry(version, date, changes, counts, first=previous is None)
-        corpus.write_text(CHANGELOG, entry + _old_changelog(corpus))
+        corpus.write_text(CHANGELOG, CHANGELOG_HEADER + entry + _old_changelog(corpus))
         manifest = {
             "name": name or (previous or {}).get("name") or corpus.path.resolve().name,
             "version": version, "date": date, "spanbank_version": __version__,
@@ -306,8 +307,7 @@ def changelog_entry(version: str, date: str, changes: CorpusDiff, counts: dict[s
 def _old_changelog(corpus: Corpus) -> str:
     path = corpus.changelog_path
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    header = "# Changelog\n\n"
-    return text[len(header):] if text.startswith(header) else text
+    return text[len(CHANGELOG_HEADER):] if text.startswith(CHANGELOG_HEADER) else text
 
 
 def _git(cwd: Path, *args: str) -> str | None:

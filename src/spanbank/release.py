@@ -270,7 +270,9 @@ def _changes_since(corpus: Corpus, previous: dict[str, Any] | None) -> CorpusDif
     if root is not None and _git(root, "rev-parse", "-q", "--verify", f"refs/tags/{tag}") is not None:
         rel = corpus.path.resolve().relative_to(root)
         with corpus_at(f"{tag}:{rel}", cwd=root) as old:
-            return diff(old.documents(), corpus.documents())
+            recorded = previous.get("files", {})
+            if all(sha256_file(old.path / n) == recorded.get(n) for n in TRACKED):  # the tag is this release
+                return diff(old.documents(), corpus.documents())
     # no tagged copy of the previous release: count-level comparison
     result = CorpusDiff()
     current = corpus_counts(corpus.documents())

@@ -28,6 +28,7 @@ from . import doccano  # noqa: E402
 from . import evaluate  # noqa: E402
 from . import export  # noqa: E402
 from . import publish  # noqa: E402
+from . import run  # noqa: E402
 
 agreement.register(main)
 annotate.register(main)
@@ -36,3 +37,4 @@ doccano.register(main)
 evaluate.register(main)
 export.register(main)
 publish.register(main)
+run.register(main)

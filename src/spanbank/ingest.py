@@ -55,13 +55,14 @@ class IngestReport:
                 "skipped": self.skipped}
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named directly, plus every article file below named folders, in sorted order."""
+def expand_paths(paths: Iterable[str | Path], suffixes: Iterable[str] = (*TEXT_SUFFIXES, *JSONL_SUFFIXES)) -> list[Path]:
+    """Files named directly, plus every file with one of ``suffixes`` below named folders, in sorted order."""
+    wanted = set(suffixes)
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
-                              and f.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES))
+                              and f.suffix.lower() in wanted))
         elif p.exists():
             out.append(p)
         else:

@@ -155,15 +155,8 @@ def read_conll(path: str | Path, options: ImportOptions, report: ImportReport | 
 
 
 def conll_files(paths: Iterable[str | Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES))
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputError("no such file or folder", path=str(p), hint="check the path")
-    return out
+    """Files named directly, plus every CoNLL-like file below named folders."""
+    return ingest.expand_paths(paths, SUFFIXES)
 
 
 def read_paths(paths: Iterable[str | Path], options: ImportOptions,

@@ -247,7 +247,7 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
         entry = changelog_entry(version, date, changes, counts, first=previous is None)
         corpus.write_text(CHANGELOG, CHANGELOG_HEADER + entry + _old_changelog(corpus))
         manifest = {
-            "name": name or (previous or {}).get("name") or corpus.path.resolve().name,
+            "name": name or (previous or {}).get("name") or schema.name,
             "version": version, "date": date, "spanbank_version": __version__,
             "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256},
             "labels": new_labels, "counts": counts["annotations"], "documents": counts["documents"],

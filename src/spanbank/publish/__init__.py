@@ -1,7 +1,9 @@
 """Publish the corpus as a Hugging Face dataset (the only place ``datasets``, ``huggingface_hub`` and ``pyarrow`` enter).
 
 - :mod:`.features`: the four configs' features, derived once from the label schema;
-- :mod:`.rows`: one document's store records -> rows of every config (published layer: gold, else silver);
+- :mod:`.read`: the corpus files as Arrow, in aligned blocks of documents (explicit schemas);
+- :mod:`.docs`, :mod:`.layers`, :mod:`.sentences`: one block -> the configs' tables, column by column
+  (published layer: gold, else silver), with the vectorized helpers of :mod:`.arrow`;
 - :mod:`.build`: hash-based splits and the streaming parquet build of the Hub-layout folder;
 - :mod:`.card`: the generated ``README.md`` (YAML ``configs`` + ``dataset_info``, then prose);
 - :mod:`.readback`: a built dataset -> documents (the round trip);

@@ -1,10 +1,12 @@
 """Build the Hub-layout folder: ``README.md`` + ``data/<config>/<split>-NNNNN-of-NNNNN.parquet``.
 
-The corpus is streamed once: records are turned into rows (:mod:`.rows`) and written in batches
-through one pyarrow ``ParquetWriter`` per (config, split), whose schema is the features' arrow
-schema (so the ``huggingface`` feature metadata is embedded in every shard).  Memory stays flat:
-at most one batch of rows per config is held.  The folder is built beside ``out`` and renamed
-into place at the end, so a failed build leaves the previous one intact.
+The corpus is read once, as Arrow, in aligned blocks of documents (:mod:`.read`); each block
+becomes the four configs' tables column by column (:mod:`.docs`, :mod:`.layers`, :mod:`.sentences`),
+with no per-row Python, and is written through one pyarrow ``ParquetWriter`` per (config, split)
+whose schema is the features' arrow schema (so the ``huggingface`` feature metadata is embedded in
+every shard).  Memory stays flat: one block of documents (``block_size`` bytes of JSONL) at a time,
+plus the previous block's tables while a background thread writes them.  The folder is built beside
+``out`` and renamed into place at the end, so a failed build leaves the previous one intact.
 """
 
 from __future__ import annotations
@@ -14,22 +16,26 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import numpy as np
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets import Features
 
 from ..errors import PublishError
 from ..model import LabelSchema
 from ..store import Corpus, sha256_file
-from .features import CONFIGS, SPLITS, Labels, dataset_features
-from .rows import DocRows, document_rows, pairs_as_dicts
+from .docs import Docs
+from .features import CONFIGS, SPLITS, dataset_features
+from .layers import Layers, Names
+from .read import DEFAULT_BLOCK, Block, blocks
+from .sentences import Sentences, events_table, ner_table
 
 DEFAULT_RATIOS = (0.8, 0.1, 0.1)
-DEFAULT_BATCH = 1000
 DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
 
 
@@ -94,11 +100,38 @@ class BuildReport:
                 "seconds": round(self.seconds, 3), "input_bytes": self.input_bytes}
 
 
+PLAIN = {"id", "doc_id", "text", "title", "url", "context"}  # (nearly) unique strings: a dictionary would be dropped
+
+
+def writer_options(schema: pa.Schema) -> dict[str, Any]:
+    """Snappy; statistics for the top-level scalar columns only; no dictionary for (nearly) unique strings.
+
+    Statistics of nested list columns and dictionary attempts on ids and texts cost a third of the
+    write time and serve no reader of this dataset.
+    """
+    leaves = []
+
+    def walk(type_: pa.DataType, path: str) -> None:
+        if pa.types.is_struct(type_):
+            for f in type_:
+                walk(f.type, f"{path}.{f.name}")
+        elif pa.types.is_list(type_):
+            walk(type_.value_type, f"{path}.list.element")
+        else:
+            leaves.append(path)
+
+    for f in schema:
+        walk(f.type, f.name)
+    return {"compression": "snappy", "write_statistics": [f.name for f in schema if not pa.types.is_nested(f.type)],
+            "use_dictionary": [leaf for leaf in leaves if leaf.rsplit(".", 1)[-1] not in PLAIN]}
+
+
 class _SplitWriter:
     """Parquet shards of one (config, split); names get their final ``-of-NNNNN`` at close."""
 
     def __init__(self, folder: Path, split: str, schema: pa.Schema, shard_bytes: int) -> None:
         self.folder, self.split, self.schema, self.shard_bytes = folder, split, schema, shard_bytes
+        self.options = writer_options(schema)
         self.parts: list[Path] = []
         self.writer: pq.ParquetWriter | None = None
         self.shard_size = 0
@@ -119,7 +152,7 @@ class _SplitWriter:
             self.writer.close()
         path = self.folder / f".{self.split}-{len(self.parts):05d}.tmp.parquet"
         self.parts.append(path)
-        self.writer = pq.ParquetWriter(path, self.schema, compression="snappy")
+        self.writer = pq.ParquetWriter(path, self.schema, **self.options)
         self.shard_size = 0
 
     def close(self) -> list[str]:
@@ -136,85 +169,51 @@ class _SplitWriter:
         return names
 
 
-# Offset and token lists are the bulk of the data: they are collected flat per batch and turned into
-# list arrays in one go ("pairs" = (starts, ends) -> list<struct<start, end>>, "list" = list<scalar>).
-FLAT = {
-    "documents": {"sections": "pairs", "paragraphs": "pairs", "sentences": "pairs", "tokens": "pairs"},
-    "ner": {"tokens": "list", "offsets": "pairs", "ner_tags": "list"},
-    "events": {"tokens": "list", "offsets": "pairs", "trigger_tags": "list"},
-    "attribution": {},
-}
-
-
-class _Batch:
-    """Rows of one (config, split) collected column by column, then converted to one Arrow table."""
-
-    def __init__(self, schema: pa.Schema, flat: dict[str, str]) -> None:
-        self.schema, self.flat = schema, flat
-        self.rows = 0
-        self.plain: dict[str, list[Any]] = {n: [] for n in schema.names if n not in flat}
-        self.lists: dict[str, tuple[list[int], list[Any], list[Any]]] = {n: ([0], [], []) for n in flat}
-
-    def add(self, row: dict[str, Any]) -> None:
-        for name, column in self.plain.items():
-            column.append(row[name])
-        for name, kind in self.flat.items():
-            offsets, first, second = self.lists[name]
-            if kind == "pairs":
-                first.extend(row[name][0])
-                second.extend(row[name][1])
-            else:
-                first.extend(row[name])
-            offsets.append(len(first))
-        self.rows += 1
-
-    def table(self) -> pa.Table:
-        arrays = [self._list(f) if f.name in self.flat else pa.array(self.plain[f.name], type=f.type)
-                  for f in self.schema]
-        return pa.Table.from_arrays(arrays, schema=self.schema)
-
-    def _list(self, field: pa.Field) -> pa.Array:
-        offsets, first, second = self.lists[field.name]
-        item = field.type.value_type
-        if self.flat[field.name] == "pairs":
-            values = pa.StructArray.from_arrays([pa.array(first, item.field(0).type), pa.array(second, item.field(1).type)],
-                                                fields=[item.field(0), item.field(1)])
-        else:
-            values = pa.array(first, type=item)
-        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values, type=field.type)
-
-
 class _Writers:
-    """Batches rows per (config, split) and hands full batches to the shard writers."""
+    """One shard writer per (config, split); a block's table is split by its rows' document split.
 
-    def __init__(self, root: Path, features: dict[str, Features], batch: int, shard_bytes: int) -> None:
-        self.batch = batch
-        self.schemas = {c: f.arrow_schema for c, f in features.items()}
-        self.pending: dict[tuple[str, str], _Batch] = {}
+    Writing runs on one background thread (pyarrow releases the GIL while encoding), overlapping
+    the next block's computation; at most one block waits, so memory stays bounded.
+    """
+
+    def __init__(self, root: Path, schemas: dict[str, pa.Schema], shard_bytes: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spanbank-parquet")
+        self.jobs: list[tuple[_SplitWriter, pa.Table]] = []
+        self.pending: Future | None = None
         self.writers: dict[tuple[str, str], _SplitWriter] = {}
         for config in CONFIGS:
             folder = root / "data" / config
             folder.mkdir(parents=True)
             for split in SPLITS:
-                self.writers[config, split] = _SplitWriter(folder, split, self.schemas[config], shard_bytes)
-                self.pending[config, split] = _Batch(self.schemas[config], FLAT[config])
+                self.writers[config, split] = _SplitWriter(folder, split, schemas[config], shard_bytes)
 
-    def add(self, config: str, split: str, rows: list[dict[str, Any]]) -> None:
-        batch = self.pending[config, split]
-        for row in rows:
-            batch.add(row)
-        if batch.rows >= self.batch:
-            self.flush(config, split)
+    def add(self, config: str, table: pa.Table, split: np.ndarray) -> None:
+        """Write ``table``'s rows; ``split[i]`` (non-decreasing) is the index in SPLITS of row ``i``."""
+        bounds = np.searchsorted(split, np.arange(len(SPLITS) + 1), "left")
+        for i, name in enumerate(SPLITS):
+            if bounds[i + 1] > bounds[i]:
+                self.jobs.append((self.writers[config, name], table.slice(bounds[i], bounds[i + 1] - bounds[i])))
 
-    def flush(self, config: str, split: str) -> None:
-        batch = self.pending[config, split]
-        if batch.rows:
-            self.writers[config, split].write(batch.table())
-            self.pending[config, split] = _Batch(self.schemas[config], FLAT[config])
+    def flush(self) -> None:
+        """Hand the block's tables to the writer thread (after the previous block is written)."""
+        self.wait()
+        jobs, self.jobs = self.jobs, []
+        self.pending = self.pool.submit(lambda: [writer.write(table) for writer, table in jobs])
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()  # re-raises a write error here
+
+    def abort(self) -> None:
+        self.jobs = []
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self, report: BuildReport) -> None:
+        self.flush()
+        self.wait()
+        self.pool.shutdown()
         for (config, split), writer in self.writers.items():
-            self.flush(config, split)
             names = writer.close()
             report.shards.setdefault(config, {})[split] = [f"data/{config}/{n}" for n in names]
             report.num_examples.setdefault(config, {})[split] = writer.rows
@@ -222,11 +221,12 @@ class _Writers:
 
 
 def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[float, float, float] = DEFAULT_RATIOS,
-          progress: Callable[[int], None] | None = None, *, batch: int = DEFAULT_BATCH,
+          progress: Callable[[int], None] | None = None, *, block_size: int = DEFAULT_BLOCK,
           shard_bytes: int = DEFAULT_SHARD_BYTES, card: dict[str, Any] | None = None) -> BuildReport:
     """Write the Hub-layout dataset folder for ``corpus`` to ``out`` (replacing it) and return the report.
 
-    ``progress(n)`` is called per document; ``card`` overrides card fields (license, pretty_name, ...).
+    ``progress(n)`` is called with the number of documents of each block (``block_size`` bytes of
+    documents.jsonl); ``card`` overrides card fields (license, pretty_name, ...).
     """
     from .card import write_card  # the card needs the finished report
 
@@ -242,8 +242,14 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
     features = dataset_features(schema)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build-"))
     try:
-        writers = _Writers(tmp, features, batch, shard_bytes)
-        _stream(corpus, Labels.from_schema(schema), writers, report, progress)
+        schemas = {c: f.arrow_schema for c, f in features.items()}
+        writers = _Writers(tmp, schemas, shard_bytes)
+        try:
+            _stream(corpus, blocks(corpus, block_size), Names(schema.entity_names(), schema.event_names(),
+                                                              schema.role_names()), schemas, writers, report, progress)
+        except BaseException:
+            writers.abort()
+            raise
         writers.close(report)
         report.seconds = time.perf_counter() - started
         write_card(tmp, schema, features, report, corpus, card or {})
@@ -255,37 +261,45 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
     return report
 
 
-def _stream(corpus: Corpus, labels: Labels, writers: _Writers, report: BuildReport,
-            progress: Callable[[int], None] | None) -> None:
-    counts: dict[str, Counter] = {}
-    best = None
-    for (line, rec), group in corpus.grouped_records():
-        where = f"{corpus.documents_path}:{line}"
-        try:
-            rows = document_rows(rec, [{**r, "_line": n} for n, r in group], labels, where, str(corpus.annotations_path))
-        except (KeyError, TypeError) as exc:
-            raise PublishError(f"document {rec.get('id')!r} has a malformed record ({exc})", path=str(corpus.documents_path),
-                               line=line, hint="run `spanbank validate` for every problem") from None
-        split = split_of(rec["id"], report.ratios)
-        for config in CONFIGS:
-            writers.add(config, split, [rows.document] if config == "documents" else getattr(rows, config))
-        _tally(rows, split, counts, report)
-        if rows.document["entities"] and (best is None or len(rec["text"]) < len(best["text"])):
-            best = {k: pairs_as_dicts(v) if k in FLAT["documents"] else v for k, v in rows.document.items()}
+def _stream(corpus: Corpus, source: Iterator[Block], names: Names, schemas: dict[str, pa.Schema], writers: _Writers,
+            report: BuildReport, progress: Callable[[int], None] | None) -> None:
+    counts: Counter = Counter()  # (split, layer, label) -> n
+    best: tuple[int, dict[str, Any]] | None = None  # (text length, documents row) of the card's example
+    for block in source:
+        split = np.array([SPLITS.index(split_of(i, report.ratios)) for i in block.docs.column("id").to_pylist()])
+        order = np.argsort(split, kind="stable")  # documents grouped by split, in file order within each
+        split = split[order]
+        docs = Docs(block, schemas["documents"], corpus.documents_path, order)
+        layers = Layers(docs, schemas["documents"], names, corpus.annotations_path)
+        table = docs.table(schemas["documents"], layers.chosen, layers.columns)
+        writers.add("documents", table, split)
+        sentences = Sentences(docs)
+        ner, conflicts = ner_table(sentences, layers, schemas["ner"])
+        writers.add("ner", ner, split[sentences.doc])
+        writers.add("events", events_table(sentences, layers, schemas["events"]), split[sentences.doc])
+        writers.add("attribution", layers.attribution_table(schemas["attribution"]), split[layers.attributions.doc])
+        counts.update(layers.label_counts(split, SPLITS))
+        report.sets.update(Counter(s or "none" for s in layers.chosen.to_pylist()))
+        report.ner_conflicts += conflicts
+        report.dropped_spans += layers.dropped_spans
+        best = _example(best, table, docs, layers)
+        writers.flush()
         if progress:
-            progress(1)
-    report.example = best
+            progress(docs.n)
+    report.example = best[1] if best else None
     report.label_counts = {}
-    for split, counter in counts.items():
-        for (layer, label), n in counter.items():
-            report.label_counts.setdefault(layer, {}).setdefault(label, {})[split] = n
+    for (split_name, layer, label), n in sorted(counts.items(), key=lambda kv: SPLITS.index(kv[0][0])):
+        report.label_counts.setdefault(layer, {}).setdefault(label, {})[split_name] = n
 
 
-def _tally(rows: DocRows, split: str, counts: dict[str, Counter], report: BuildReport) -> None:
-    counts.setdefault(split, Counter()).update(rows.label_counts)
-    report.sets[rows.document["annotation_set"] or "none"] += 1
-    report.ner_conflicts += rows.ner_conflicts
-    report.dropped_spans += rows.dropped_spans
+def _example(best: tuple[int, dict[str, Any]] | None, table: pa.Table, docs: Docs,
+             layers: Layers) -> tuple[int, dict[str, Any]] | None:
+    """The shortest document with entities so far (the first one on ties), as ``load_dataset`` returns it."""
+    length = np.where(np.bincount(layers.ents.doc, minlength=docs.n) > 0, docs.texts.length, np.iinfo(np.int64).max)
+    i = int(np.lexsort((docs.original, length))[0]) if docs.n else 0  # ties: the first in file order
+    if docs.n and length[i] < (best[0] if best else np.iinfo(np.int64).max):
+        return int(length[i]), table.slice(i, 1).to_pylist()[0]
+    return best
 
 
 def _check_out(out: Path) -> None:

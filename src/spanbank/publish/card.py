@@ -80,7 +80,7 @@ def write_card(folder: Path, schema: LabelSchema, features: dict[str, Features],
     text = f"---\n{data.to_yaml()}\n---\n\n{body}\n"
     check_no_secrets(text, "dataset card")
     path = folder / CARD
-    DatasetCard(text).save(path)
+    path.write_text(text, encoding="utf-8", newline="")  # what DatasetCard(text).save writes, without re-parsing
     return path
 
 

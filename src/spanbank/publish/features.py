@@ -8,12 +8,8 @@ types), attribution labels.  Tag sets are built as tables, conll2003 style: ``O`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
-
 from datasets import ClassLabel, Features, List, Value
 
-from ..errors import PublishError
 from ..model import LabelSchema
 
 CONFIGS = ("documents", "ner", "events", "attribution")
@@ -38,33 +34,6 @@ def _span(label: ClassLabel | None = None) -> dict:
     if label is not None:
         struct["label"] = label
     return {**struct, "status": Value("string"), "provenance": PROVENANCE}
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Name -> id lookups for every ClassLabel, built once per build."""
-
-    entity: Mapping[str, int]
-    event: Mapping[str, int]
-    role: Mapping[str, int]
-    ner_tag: Mapping[str, int]
-    trigger_tag: Mapping[str, int]
-
-    @classmethod
-    def from_schema(cls, schema: LabelSchema) -> "Labels":
-        def index(names: list[str]) -> dict[str, int]:
-            return {n: i for i, n in enumerate(names)}
-
-        return cls(index(schema.entity_names()), index(schema.event_names()), index(schema.role_names()),
-                   index(iob2_names(schema.entity_names())), index(iob2_names(schema.event_names())))
-
-    def id_of(self, kind: str, name: str, where: str) -> int:
-        table: Mapping[str, int] = getattr(self, kind)
-        try:
-            return table[name]
-        except KeyError:
-            raise PublishError(f"{where}: {kind.replace('_', ' ')} label {name!r} is not in the schema", value=name,
-                               allowed=list(table), hint="fix the label (run `spanbank validate`) or extend the schema") from None
 
 
 def dataset_features(schema: LabelSchema) -> dict[str, Features]:

@@ -1,0 +1,147 @@
+"""Vectorized building blocks for the Arrow-native build: grouped lists, offset pairs, code-point slicing.
+
+Everything here works on whole columns (one block of documents at a time) with ``pyarrow.compute``
+and numpy; nothing loops over rows in Python.  Grouping relies on rows being sorted by document:
+a per-row document index ``doc`` (non-decreasing) turns into list offsets with one ``bincount``.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+BIG = np.int64(1) << 32  # key = doc * BIG + offset: per-document searches in one global sorted array
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenated ``arange(starts[i], starts[i] + lengths[i])`` (negative lengths count as 0)."""
+    lengths = np.maximum(np.asarray(lengths, np.int64), 0)
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.repeat(np.asarray(starts, np.int64) - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
+
+
+def offsets_of(lengths: np.ndarray) -> np.ndarray:
+    """List offsets (int32, leading 0) from per-list lengths."""
+    out = np.zeros(len(lengths) + 1, np.int32)
+    np.cumsum(lengths, out=out[1:])
+    return out
+
+
+def group_offsets(doc: np.ndarray, n: int) -> np.ndarray:
+    """Offsets of the per-document lists of rows sorted by their document index ``doc`` (0 <= doc < n)."""
+    return offsets_of(np.bincount(doc, minlength=n))
+
+
+def list_of(type_: pa.ListType, offsets: np.ndarray, values: pa.Array) -> pa.ListArray:
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values, type=type_)
+
+
+def struct(type_: pa.StructType, columns: Mapping[str, pa.Array | np.ndarray], mask: np.ndarray | None = None) -> pa.StructArray:
+    """A struct array of ``type_`` from its columns by field name (each cast to the field's type); ``mask``: True = null."""
+    arrays = [as_array(columns[f.name], f.type) for f in type_]
+    mask = pa.array(mask, pa.bool_()) if mask is not None and mask.any() else None
+    return pa.StructArray.from_arrays(arrays, fields=list(type_), mask=mask)
+
+
+def as_array(values: pa.Array | np.ndarray, type_: pa.DataType) -> pa.Array:
+    """``values`` as an Arrow array of ``type_`` (cast only when needed)."""
+    array = values if isinstance(values, pa.Array) else pa.array(values)
+    return array if array.type == type_ else array.cast(type_)
+
+
+def numpy(array: pa.Array, fill: int = 0) -> np.ndarray:
+    """An integer column as int64 numpy (nulls become ``fill``)."""
+    if array.null_count:
+        array = pc.fill_null(array, fill)
+    return array.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def first_true(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if len(hits) else None
+
+
+def encode(values: pa.Array, names: list[str]) -> tuple[pa.Array, int | None]:
+    """ClassLabel ids (int64) of ``values`` in ``names`` order, and the index of the first unknown value (or None)."""
+    ids = pc.index_in(values, value_set=pa.array(names, pa.string()))
+    bad = first_true(np.asarray(ids.is_null())) if ids.null_count else None
+    return ids.cast(pa.int64()), bad
+
+
+def lookup(keys: pa.Array, table: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each key in ``table`` (first match) and a "found" mask; missing keys get row 0."""
+    rows = pc.index_in(keys, value_set=table)
+    return numpy(rows), np.asarray(rows.is_valid())
+
+
+def pair_lists(column: pa.Array, type_: pa.ListType) -> tuple[pa.ListArray, int | None]:
+    """JSON ``[[s, e], ...]`` lists -> ``list<struct<start, end>>`` (a missing list becomes ``[]``).
+
+    Returns the array and the index of the first row holding a pair that is not two integers (or None).
+    """
+    outer = numpy(pc.list_value_length(column))
+    inner = pc.list_flatten(column)
+    inner_len = numpy(pc.list_value_length(inner), fill=-1)
+    if len(inner_len) and (inner_len != 2).any() or pc.list_flatten(inner).null_count:
+        parents = numpy(pc.list_parent_indices(column))
+        bad = first_true(inner_len != 2)
+        return column, int(parents[bad if bad is not None else 0])
+    values = numpy(pc.list_flatten(inner))
+    item = type_.value_type
+    pairs = struct(item, {item.field(0).name: values[0::2], item.field(1).name: values[1::2]})
+    return list_of(type_, offsets_of(outer), pairs), None
+
+
+class Texts:
+    """Code-point slicing of a column of texts: offsets are code points (THE convention), Arrow stores UTF-8.
+
+    Only the continuation bytes (``10xxxxxx``) are located: a code point numbered ``g`` over the
+    whole data buffer starts at byte ``g + #{j : cont[j] - j <= g}``, so ASCII costs nothing and
+    no per-character array is built.
+    """
+
+    def __init__(self, texts: pa.StringArray) -> None:
+        n = len(texts)
+        offsets = np.frombuffer(texts.buffers()[1], np.int32)[texts.offset:texts.offset + n + 1].astype(np.int64)
+        data_buffer = texts.buffers()[2]
+        self.data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+        lo, hi = int(offsets[0]), int(offsets[-1])
+        cont = np.flatnonzero((self.data[lo:hi] & 0xC0) == 0x80) + lo
+        self._shift = cont - np.arange(len(cont))  # code point number of the lead byte before each continuation byte
+        self.base = offsets - np.searchsorted(cont, offsets)  # code point number of each text's first character (+ end)
+        self.length = np.diff(self.base)
+
+    def byte_of(self, doc: np.ndarray, cp: np.ndarray) -> np.ndarray:
+        """Byte position of code point ``cp`` of text ``doc`` (clamped into the text, like Python slicing)."""
+        g = self.base[doc] + np.clip(cp, 0, self.length[doc])
+        return g + np.searchsorted(self._shift, g, "right")
+
+    def slice(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> pa.StringArray:
+        """``text[doc][start:end]`` for every row, as one string array."""
+        first = self.byte_of(doc, start)
+        last = np.maximum(self.byte_of(doc, end), first)
+        return take_bytes(self.data, first, last - first)
+
+
+def take_bytes(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.StringArray:
+    """The strings ``data[starts[i]:starts[i] + lengths[i]]`` (valid UTF-8 ranges) as one string array."""
+    some = lengths > 0
+    first, last = starts[some], starts[some] + lengths[some]
+    if len(first) > 1 and (first[1:] >= last[:-1]).all():  # ordered, disjoint ranges (tokens): one byte mask
+        edges = np.zeros(len(data) + 1, np.int8)
+        edges[first] += 1
+        edges[last] -= 1
+        chars = data[np.cumsum(edges[:-1], dtype=np.int8).view(bool)]
+    else:
+        chars = data[ranges(starts, lengths)]
+    offsets = offsets_of(lengths)
+    return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(chars))
+
+
+def keyed(doc: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Per-document sort keys: one global ascending array stands for every document's sorted offsets."""
+    return np.asarray(doc, np.int64) * BIG + np.clip(offset, -1, BIG - 1)

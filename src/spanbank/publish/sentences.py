@@ -1,0 +1,143 @@
+"""The sentence configs: ``ner`` (IOB2 entity tags, conll2003 layout) and ``events`` (trigger tags + arguments).
+
+Rows are the documents' sentences, each with its tokens (the text sliced at the token offsets)
+and offsets.  Tags are computed once per block over all tokens: spans are sorted by (document,
+start, longest first) and placed greedily; a span overlapping an already tagged token cannot be
+expressed in IOB2 and is skipped (counted as a conflict).  A sentence starting inside a span
+restarts it with ``B-``.  Tag ids come from the tag-name tables of :func:`~.features.iob2_names`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .arrow import as_array, list_of, numpy, offsets_of, ranges, struct
+from .docs import Docs
+from .features import iob2_names
+from .layers import Layers
+
+
+class Sentences:
+    """Sentence rows of one block: the token range of each sentence and the shared columns."""
+
+    def __init__(self, docs: Docs) -> None:
+        self.docs = docs
+        first = docs.tokens_from(docs.sent_doc, docs.sent_start)
+        self.first, self.last = first, np.maximum(docs.tokens_from(docs.sent_doc, docs.sent_end), first)
+        self.offsets = offsets_of(self.last - self.first)
+        self.tokens = ranges(self.first, self.last - self.first)  # block-wide token index of every sentence token
+        self.doc = docs.sent_doc
+        self._base: dict[str, pa.Array | np.ndarray] | None = None
+
+    def base(self, schema: pa.Schema) -> dict[str, pa.Array | np.ndarray]:
+        """The columns both sentence configs share (computed once per block)."""
+        if self._base is None:
+            self._base = self._columns(schema)
+        return self._base
+
+    def _columns(self, schema: pa.Schema) -> dict[str, pa.Array | np.ndarray]:
+        d, tokens = self.docs, self.tokens
+        index = np.arange(len(self.doc), dtype=np.int64) - d.sent_offsets[self.doc]
+        doc_id = d.ids.take(pa.array(self.doc))
+        pairs = schema.field("offsets").type
+        return {"id": pc.binary_join_element_wise(doc_id, pa.array(index).cast(pa.string()), ":"), "doc_id": doc_id,
+                "sentence": index, "start": d.sent_start, "end": d.sent_end,
+                "tokens": list_of(schema.field("tokens").type, self.offsets,
+                                  d.texts.slice(d.tok_doc[tokens], d.tok_start[tokens], d.tok_end[tokens])),
+                "offsets": list_of(pairs, self.offsets, struct(pairs.value_type, {"start": d.tok_start[tokens],
+                                                                                  "end": d.tok_end[tokens]}))}
+
+    def tags(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, labels: np.ndarray,
+             names: list[str]) -> tuple[np.ndarray, int]:
+        """Per sentence token IOB2 tag ids for spans ``[start, end)`` of ``doc`` labelled ``labels`` (ids in ``names``).
+
+        Returns the tags (aligned with :attr:`tokens`) and the number of spans that could not be tagged.
+        """
+        table = {name: i for i, name in enumerate(iob2_names(names))}
+        begin = np.array([table[f"B-{n}"] for n in names], np.int64)
+        inside = np.array([table[f"I-{n}"] for n in names], np.int64)
+        order = np.lexsort((start - end, start, doc))
+        first, last = self.docs.token_range(doc[order], start[order], end[order])
+        ok = _placed(first, last, doc[order])
+        first, last, label = first[ok], last[ok], labels[order][ok]
+        tags = np.zeros(len(self.docs.tok_doc), np.int64)
+        tags[ranges(first, last - first)] = np.repeat(inside[label], last - first)
+        tags[first] = begin[label]
+        out = tags[self.tokens]
+        starts = self.offsets[:-1][self.last > self.first]
+        restart = np.arange(len(table), dtype=np.int64)
+        restart[inside] = begin
+        out[starts] = restart[out[starts]]
+        return out, int((~ok).sum())
+
+    def token_ref(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray,
+                  sentence: np.ndarray) -> dict[str, pa.Array]:
+        """Token indices [start_token, end_token) of spans within their sentence (null when not inside it)."""
+        a, b = self.docs.token_range(doc, start, end)
+        first, last = self.first[sentence], self.last[sentence]
+        ok = (a >= first) & (b <= last) & (a < b)
+        return {"start_token": pa.array(a - first, pa.int32(), mask=~ok),
+                "end_token": pa.array(b - first, pa.int32(), mask=~ok)}
+
+
+def _placed(first: np.ndarray, last: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """Which spans (sorted by document, then start) get tags: each must not overlap an earlier placed one.
+
+    Token indices are block-wide and grow with the document, so one running maximum serves all
+    documents; it is exact while nothing is skipped, and documents with a skipped span are redone
+    one span at a time.
+    """
+    reach = np.maximum.accumulate(np.concatenate([[-1], last[:-1]])) if len(last) else last
+    ok = (first < last) & (first >= reach)
+    for d in np.unique(doc[(first < last) & (first < reach)]):
+        reach_d = -1
+        for i in np.flatnonzero(doc == d):
+            ok[i] = first[i] < last[i] and first[i] >= reach_d
+            if ok[i]:
+                reach_d = last[i]
+    return ok
+
+
+def ner_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> tuple[pa.Table, int]:
+    """The ``ner`` rows of a block and the number of entity spans IOB2 cannot express."""
+    rows = layers.ent_rows
+    tags, conflicts = sentences.tags(layers.ents.doc, layers.span_start[rows], layers.span_end[rows], numpy(layers.ent_labels),
+                                     layers.names.entity)
+    columns = {**sentences.base(schema), "ner_tags": list_of(schema.field("ner_tags").type, sentences.offsets, tags)}
+    return _table(schema, columns), conflicts
+
+
+def events_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> pa.Table:
+    """The ``events`` rows of a block: trigger tags and, per sentence, the events whose trigger starts in it."""
+    ev, trig, docs = layers.events, layers.trigger, sentences.docs
+    start, end = layers.span_start[trig], layers.span_end[trig]
+    tags, _ = sentences.tags(ev.doc, start, end, numpy(layers.types), layers.names.event)
+    sentence, found = docs.sentence_of(ev.doc, start)
+    event_type = schema.field("events").type.value_type
+    trigger = struct(event_type.field("trigger").type, {"start": start, "end": end,
+                                                        "text": layers.spans["text"].take(pa.array(trig)),
+                                                        **sentences.token_ref(ev.doc, start, end, sentence)})
+    events = struct(event_type, {"id": ev["id"], "type": layers.types, "trigger": trigger,
+                                 "arguments": _arguments(sentences, layers, event_type.field("arguments").type, sentence)})
+    kept = np.flatnonzero(found)
+    kept = kept[np.argsort(sentence[kept], kind="stable")]
+    per_sentence = offsets_of(np.bincount(sentence[kept], minlength=len(sentences.doc)))
+    columns = {**sentences.base(schema), "events": list_of(schema.field("events").type, per_sentence,
+                                                           events.take(pa.array(kept, pa.int64()))),
+               "trigger_tags": list_of(schema.field("trigger_tags").type, sentences.offsets, tags)}
+    return _table(schema, columns)
+
+
+def _arguments(sentences: Sentences, layers: Layers, type_: pa.ListType, sentence: np.ndarray) -> pa.ListArray:
+    rows, event = layers.arg_span, layers.arg_event
+    start, end = layers.span_start[rows], layers.span_end[rows]
+    values = struct(type_.value_type, {"role": layers.roles, "entity_id": layers.spans["id"].take(pa.array(rows)),
+                                       "start": start, "end": end, "text": layers.spans["text"].take(pa.array(rows)),
+                                       **sentences.token_ref(layers.events.doc[event], start, end, sentence[event])})
+    return list_of(type_, offsets_of(np.bincount(event, minlength=len(layers.events))), values)
+
+
+def _table(schema: pa.Schema, columns: dict[str, pa.Array | np.ndarray]) -> pa.Table:
+    return pa.Table.from_arrays([as_array(columns[f.name], f.type) for f in schema], schema=schema)

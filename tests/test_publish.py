@@ -517,3 +517,22 @@ def test_cli_build_json_report(corpus, tmp_path):
     assert sum(report["num_examples"]["documents"].values()) == 3
     assert report["sets"] == {"gold": 1, "silver": 1, "none": 1}
     assert front_matter(tmp_path / "hf")[0]["license"] == "cc-by-4.0"
+
+
+def test_card_reports_release_agreement(seed_corpus, schema, tmp_path):
+    doc = next(seed_corpus.documents())
+    for name, phrases in (("alice", ["Baghdad", "Tehran"]), ("bob", ["Baghdad", "Erbil"])):
+        prov = Provenance(name, "gold", "2026-01-02T00:00:00Z", "human")
+        spans = tuple(doc.make_span(f"s{i}", doc.text.index(p), doc.text.index(p) + len(p), "GPE", "entities", prov)
+                      for i, p in enumerate(phrases))
+        doc = doc.with_set(AnnotationSet(f"annotator/{name}", spans))
+    with seed_corpus.lock():
+        seed_corpus.write([doc])
+    runner = CliRunner()
+    assert runner.invoke(main, ["release", "--corpus", str(seed_corpus.path), "--no-git"]).exit_code == 0
+    out = tmp_path / "hf"
+    result = runner.invoke(main, ["build", "--corpus", str(seed_corpus.path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "Inter-annotator agreement over 2 annotators and 1 shared documents" in card
+    assert "| entities | 1 | 1 | 0.500 | 0.500 |" in card

@@ -283,10 +283,25 @@ def _provenance(report: Any, manifest: dict[str, Any] | None) -> Iterator[str]:
     rounds = manifest.get("doccano_rounds")
     yield (f"Doccano annotation rounds: {rounds}." if rounds is not None else
            "Doccano annotation rounds: not recorded in the release manifest.")
-    agreement = manifest.get("agreement")
-    yield (f"Inter-annotator agreement: {json.dumps(agreement)}." if agreement else
-           "Inter-annotator agreement: not measured for this version.")
+    yield from _agreement(manifest.get("agreement"))
     yield ""
+
+
+def _agreement(agreement: dict[str, Any] | None) -> Iterator[str]:
+    """The release's inter-annotator agreement as a table (mean pairwise F1 and kappa, Krippendorff's alpha)."""
+    if not agreement:
+        yield "Inter-annotator agreement: not measured for this version (fewer than two annotators on a shared document)."
+        return
+    yield (f"Inter-annotator agreement over {agreement['annotators']} annotators and {agreement['documents']} "
+           "shared documents (mean pairwise F1, token-level Cohen's kappa on tokens any annotator marked, "
+           "Krippendorff's alpha, nominal):")
+    yield ""
+    yield "| layer | documents | pairs | F1 exact | F1 overlap | kappa | alpha |"
+    yield "|---|---|---|---|---|---|---|"
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    for layer, row in agreement.get("layers", {}).items():
+        yield (f"| {layer} | {row['documents']} | {row['pairs']} | {fmt(row['f1_exact'])} | {fmt(row['f1_overlap'])} "
+               f"| {fmt(row['kappa'])} | {fmt(row['alpha'])} |")
 
 
 def _versions(manifest: dict[str, Any] | None, version: str | None) -> Iterator[str]:

@@ -58,7 +58,7 @@ def test_read_file_jsonl_records(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"text": "Bob met Ann.", "date": "2024-01-01", "title": "T", "url": "u", "source": "s"})
                     + "\n\n" + json.dumps({"text": "Second."}) + "\n", encoding="utf-8")
-    arts = ingest.read_file(path)
+    arts = list(ingest.read_file(path))
     assert [a.text for a in arts] == ["Bob met Ann.", "Second."]
     assert arts[0].date == "2024-01-01" and arts[0].title == "T" and arts[1].date is None
 
@@ -71,6 +71,10 @@ BAD_INPUTS = [
     ("big.txt", b"x" * 5000, "big.txt: file is 5000 bytes, over the limit of 4000"),
     ("bad.jsonl", b'{"text": "ok"}\n{"text": 3}\n', "bad.jsonl:2: record needs a non-empty string 'text'"),
     ("badjson.jsonl", b'{"text": "ok"}\n{nope\n', "badjson.jsonl:2: not valid JSON"),
+    ("latin1.jsonl", b'{"text": "ok"}\n{"text": "Caf\xe9"}\n', "latin1.jsonl:2:13: not UTF-8: byte 0xe9 at byte offset 13 of the line"),
+    ("bigrec.jsonl", b'{"text": "' + b"x" * 5000 + b'"}\n', "bigrec.jsonl:1: record is 5013 bytes, over the limit of 4000"),
+    ("empty.jsonl", b"\n \n", "empty.jsonl: file is empty"),
+    ("nul.jsonl", b'{"text": "ok"}\n{"te\x00xt": 1}\n', "nul.jsonl:2:4: binary file (NUL byte)"),
     ("baddate.jsonl", b'{"text": "ok", "date": "2021-02-30"}\n', "baddate.jsonl:1: impossible date '2021-02-30'"),
 ]
 
@@ -109,3 +113,16 @@ def test_is_headline():
     assert ingest.is_headline("Iraq launches probe into drone-attack on PM")
     assert not ingest.is_headline("Iraq launches a probe.")
     assert not ingest.is_headline(" ".join(["word"] * 20))
+
+
+def test_ingest_skip_bad_jsonl_contributes_nothing(tmp_path):
+    bad = tmp_path / "mixed.jsonl"
+    bad.write_text('{"text": "First fine record."}\n{"text": "Second."}\n{"text": ""}\n', encoding="utf-8")
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"text": "Kept record.", "date": "2024-02-29"}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["ingest", str(bad), str(good), "--corpus", str(tmp_path / "c"), "--skip-bad", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["added"]) == 1 and "mixed.jsonl:3: record needs a non-empty string 'text'" in report["skipped"][0]
+    (doc,) = open_corpus(tmp_path / "c").documents()
+    assert doc.text == "Kept record." and doc.date == "2024-02-29" and doc.origin.path.endswith("good.jsonl:1")

@@ -70,8 +70,14 @@ def expand_paths(paths: Iterable[str | Path], suffixes: Iterable[str] = (*TEXT_S
     return out
 
 
-def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
-    """Every article in one file; raises InputError naming the file, line and offset of the problem."""
+def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Article]:
+    """Every article in one file, streamed; raises InputError naming the file, line and offset of a problem.
+
+    A text file is one article and ``max_bytes`` limits the file; a JSONL file is read line by line
+    (bounded memory) and ``max_bytes`` limits each record.
+    """
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        return _jsonl_articles(path, max_bytes)
     size = path.stat().st_size
     if size > max_bytes:
         raise InputError(f"file is {size} bytes, over the limit of {max_bytes}", path=str(path),
@@ -79,24 +85,25 @@ def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError("file is empty", path=str(path), hint="remove it or give it text")
-    if b"\0" in raw[:8192] or b"\0" in raw:
+    check_binary(raw, path)
+    return iter([_text_article(decode(raw, path), str(path), hashlib.sha256(raw).hexdigest())])
+
+
+def check_binary(raw: bytes, path: Path, first_line: int = 1) -> None:
+    if b"\0" in raw:
         offset = raw.index(b"\0")
-        raise InputError("binary file (NUL byte)", path=str(path), line=raw.count(b"\n", 0, offset) + 1,
+        raise InputError("binary file (NUL byte)", path=str(path), line=first_line + raw.count(b"\n", 0, offset),
                          offset=offset - (raw.rfind(b"\n", 0, offset) + 1), hint="ingest text articles only")
-    text = decode(raw, path)
-    sha = hashlib.sha256(raw).hexdigest()
-    if path.suffix.lower() in JSONL_SUFFIXES:
-        return list(_jsonl_articles(text, path, sha))
-    return [_text_article(text, str(path), sha)]
 
 
-def decode(raw: bytes, path: Path) -> str:
+def decode(raw: bytes, path: Path, first_line: int = 1) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        line = first_line + raw.count(b"\n", 0, exc.start)
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1)
-        raise InputError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at byte offset {exc.start}", path=str(path),
+        where = f"byte offset {exc.start}" if first_line == 1 else f"byte offset {col} of the line"
+        raise InputError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at {where}", path=str(path),
                          line=line, offset=col, value=raw[exc.start:exc.start + 1],
                          hint="re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
 
@@ -142,23 +149,36 @@ def _text_article(text: str, path: str, sha: str, line: int = 1) -> Article:
     return Article(text=text, origin=Origin(path, sha, tuple(steps)), date=date)
 
 
-def _jsonl_articles(text: str, path: Path, sha: str) -> Iterator[Article]:
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc}", path=str(path), line=lineno) from None
-        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or not rec["text"].strip():
-            raise InputError("record needs a non-empty string 'text'", path=str(path), line=lineno,
-                             hint='write {"text": "...", "date": "YYYY-MM-DD", "title": ..., "url": ..., "source": ...}')
-        for key in ("date", "title", "url", "source"):
-            if rec.get(key) is not None and not isinstance(rec[key], str):
-                raise InputError(f"'{key}' must be a string", path=str(path), line=lineno, value=rec[key])
-        art = _text_article(rec["text"], f"{path}:{lineno}", sha, lineno)
-        date = check_date(rec["date"], str(path), lineno) if rec.get("date") else art.date
-        yield replace(art, date=date, title=rec.get("title"), url=rec.get("url"), source=rec.get("source"))
+def _jsonl_articles(path: Path, max_bytes: int) -> Iterator[Article]:
+    found = False
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if len(raw) > max_bytes:
+                raise InputError(f"record is {len(raw)} bytes, over the limit of {max_bytes}", path=str(path),
+                                 line=lineno, hint="raise --max-bytes")
+            if not raw.strip():
+                continue
+            check_binary(raw, path, lineno)
+            yield _jsonl_article(decode(raw, path, lineno), path, lineno, hashlib.sha256(raw).hexdigest())
+            found = True
+    if not found:
+        raise InputError("file is empty", path=str(path), hint="remove it or give it JSONL records")
+
+
+def _jsonl_article(line: str, path: Path, lineno: int, sha: str) -> Article:
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}", path=str(path), line=lineno) from None
+    if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or not rec["text"].strip():
+        raise InputError("record needs a non-empty string 'text'", path=str(path), line=lineno,
+                         hint='write {"text": "...", "date": "YYYY-MM-DD", "title": ..., "url": ..., "source": ...}')
+    for key in ("date", "title", "url", "source"):
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            raise InputError(f"'{key}' must be a string", path=str(path), line=lineno, value=rec[key])
+    art = _text_article(rec["text"], f"{path}:{lineno}", sha, lineno)
+    date = check_date(rec["date"], str(path), lineno) if rec.get("date") else art.date
+    return replace(art, date=date, title=rec.get("title"), url=rec.get("url"), source=rec.get("source"))
 
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
@@ -192,6 +212,9 @@ def read_articles(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES, ski
     """Articles from every file in turn; a bad file raises, or with ``skip_bad`` is listed in the report."""
     for path in paths:
         try:
+            if skip_bad:  # check the whole file first, so a bad file contributes nothing
+                for _ in read_file(path, max_bytes):
+                    pass
             yield from read_file(path, max_bytes)
         except InputError as exc:
             if not skip_bad:

@@ -1,6 +1,6 @@
 """Push and pull N generated documents vs a raw bulk import / export of the same JSONL, same server, same run.
 
-Usage:  uv run python benchmarks/bench_doccano.py [N=10000] [--chunk-size 2500]
+Usage:  uv run python benchmarks/bench_doccano.py [N=10000] [--chunk-size 10000]
 Starts its own local server in a temporary state folder (the install in .spanbank/doccano is reused) and
 stops it at the end.  Prints docs/s, the ratios push/raw-import and pull/raw-export, and client peak RSS.
 """
@@ -69,29 +69,49 @@ def main() -> None:
 
 
 def run(tmp: Path, state: Path, info, n: int, chunk_size: int) -> None:
+    """Each contender is bracketed by its baseline (raw import, push, raw import; raw export, pull, raw export).
+
+    The same server slows down as it fills (a second 10k import into it measured 25% slower than the
+    first), so a baseline run only before or only after the contender would favour one side; the
+    ratio uses the mean of the two baseline runs.
+    """
     schema = load_schema()
     corpus = open_corpus(tmp / "corpus")
     with corpus.lock():
         corpus.write(make_doc(i) for i in range(n))
     raw = tmp / "raw.jsonl"
     with raw.open("wb") as fh:
-        fh.writelines(sync.iter_payloads(corpus.documents(), info.username))
+        fh.writelines(sync.iter_payloads(corpus.documents(), info.username))  # exactly the rows push sends
     with DoccanoClient.login(info.url, info.username, info.password()) as client:
-        sync.ensure_project(client, schema, "raw")
-        sync.ensure_project(client, schema, "sync")
-        raw_project, sync_project = sync.require_project(client, "raw"), sync.require_project(client, "sync")
-        t_import, _ = timed(lambda: client.wait_task(client.upload(raw_project["id"], raw)))
-        t_export, _ = timed(lambda: client.export(raw_project["id"], tmp / "raw.zip"))
+        projects = {}
+        for name in ("raw-1", "sync", "raw-2"):
+            sync.ensure_project(client, schema, name)
+            projects[name] = sync.require_project(client, name)["id"]
+        sync_project = sync.require_project(client, "sync")
+        load = [os.getloadavg()[0]]
+        t_import1, _ = timed(lambda: client.wait_task(client.upload(projects["raw-1"], raw)))
         t_push, push = timed(lambda: sync.push(client, sync_project, corpus, state=state, chunk_size=chunk_size))
+        t_import2, _ = timed(lambda: client.wait_task(client.upload(projects["raw-2"], raw)))
+        load.append(os.getloadavg()[0])
+        t_export1, _ = timed(lambda: client.export(projects["raw-1"], tmp / "raw-1.zip"))
         t_pull, pull = timed(lambda: sync.pull(client, sync_project, corpus, schema))
-    assert push.uploaded == n and pull.examples == n, (push, pull)
+        t_export2, _ = timed(lambda: client.export(projects["raw-1"], tmp / "raw-2.zip"))
+        load.append(os.getloadavg()[0])
+        assert {client.count_examples(pid) for pid in projects.values()} == {n}
+    assert push.uploaded == n and pull.examples == pull.unchanged == n, (push, pull)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"documents: {n} ({raw.stat().st_size / n / 1024:.1f} KB JSONL each), chunk size {chunk_size}")
-    print(f"raw bulk import: {t_import:7.1f} s  {n / t_import:7.1f} docs/s")
+    print(f"documents: {n} ({raw.stat().st_size / n / 1024:.1f} KB JSONL each), chunk size {chunk_size}, "
+          f"{push.chunks} chunk(s) pushed")
+    t_import, t_export = (t_import1 + t_import2) / 2, (t_export1 + t_export2) / 2
+    print(f"raw bulk import: {t_import:7.1f} s  {n / t_import:7.1f} docs/s  (upload of the JSONL + the import task; "
+          f"runs before / after push: {t_import1:.1f} / {t_import2:.1f} s)")
     print(f"spanbank push:   {t_push:7.1f} s  {n / t_push:7.1f} docs/s  ratio {t_import / t_push:.2f}x of raw import")
-    print(f"raw export:      {t_export:7.1f} s  {n / t_export:7.1f} docs/s")
+    print(f"raw export:      {t_export:7.1f} s  {n / t_export:7.1f} docs/s  (export task + download of the zip; "
+          f"runs before / after pull: {t_export1:.1f} / {t_export2:.1f} s)")
     print(f"spanbank pull:   {t_pull:7.1f} s  {n / t_pull:7.1f} docs/s  ratio {t_export / t_pull:.2f}x of raw export")
     print(f"client peak RSS: {peak:.0f} MB")
+    print(f"load average (1 min) at start / after the imports / after the exports: "
+          f"{' / '.join(f'{x:.1f}' for x in load)} on {os.cpu_count()} cores (other processes skew the ratios; rerun when it is high)")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
@@ -231,6 +233,25 @@ def test_push_removes_importer_made_duplicates(client, schema, doccano_server, t
     assert server_copies(client, project) == {d.id: 1 for d in docs}
 
 
+def test_chunk_builder_small_lead_chunk_then_full_chunks_skipping_known(tmp_path, monkeypatch):
+    monkeypatch.setattr(sync, "LEAD_CHUNK", 2)
+    docs = sorted(generated_docs(8, "chunks"), key=lambda d: d.id)
+    corpus = make_corpus(tmp_path / "c", docs)
+    known = {docs[0].id: "stale-revision", docs[4].id: sync.revision(docs[4])}
+    report = sync.PushReport()
+    builder = sync._ChunkBuilder(corpus, known, "admin", tmp_path, 3, report)
+    thread = threading.Thread(target=builder.run, args=(threading.Event(),))
+    thread.start()
+    chunks = list(iter(builder.next, None))
+    thread.join()
+    assert [(c.skipped, len(c.batch)) for c in chunks] == [(1, 2), (1, 3), (0, 1)]
+    sent = [orjson.loads(line) for c in chunks for line in c.path.read_bytes().splitlines()]
+    assert sent == [sync.payload(d, "admin") for d in docs if d.id not in known]
+    assert [list(c.batch) for c in chunks] == [[d.id for d in docs[1:3]], [d.id for d in docs[3:4] + docs[5:7]],
+                                               [docs[7].id]]
+    assert (report.already_on_server, report.changed_since_push) == (2, [docs[0].id])
+
+
 def test_delete_examples_refuses_empty_selection(client, schema):
     project = new_project(client, schema)
     with pytest.raises(SyncError, match="empty selection"):
@@ -283,6 +304,19 @@ def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_
     before = (tmp_path / "c" / "annotations.jsonl").read_bytes()
     again = sync.pull(client, project, corpus, schema)
     assert (again.updated, (tmp_path / "c" / "annotations.jsonl").read_bytes()) == ([], before)
+
+
+def test_pull_untouched_examples_cost_no_per_example_calls(client, schema, doccano_server, tmp_path):
+    corpus = make_corpus(tmp_path / "c", generated_docs(3, "quiet"))
+    project = new_project(client, schema)
+    sync.push(client, project, corpus, state=doccano_server.state)
+    before = (tmp_path / "c" / "annotations.jsonl").read_bytes()
+    paths: list[str] = []
+    client._http.event_hooks["request"] = [lambda request: paths.append(request.url.path)]
+    report = sync.pull(client, project, corpus, schema)
+    assert (report.examples, report.unchanged, report.updated, report.conflicts) == (3, 3, [], [])
+    assert [p for p in paths if "/examples/" in p or p.endswith("/members")] == []
+    assert (tmp_path / "c" / "annotations.jsonl").read_bytes() == before
 
 
 def test_pull_conflict_needs_force_and_changed_text_is_an_error(client, schema, doccano_server, tmp_path):

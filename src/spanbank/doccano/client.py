@@ -25,6 +25,7 @@ from ..errors import SyncError
 IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 RETRY_STATUS = {502, 503, 504}
 SERVER_MESSAGE_CHARS = 400
+POLL_MAX = 0.25  # most seconds between task status polls: a cheap GET; the next chunk waits for it
 
 
 class DoccanoClient:
@@ -235,7 +236,7 @@ class DoccanoClient:
                 raise SyncError(f"Doccano task {task_id} was not done after {timeout:.0f} s",
                                 hint="check the worker with `spanbank doccano status` / `spanbank doccano logs worker`")
             time.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
+            delay = min(delay * 1.5, POLL_MAX)
 
     def export(self, project_id: int, dest: Path, *, only_approved: bool = False, timeout: float = 1800.0) -> Path:
         """Export the project as JSONL (a zip) into ``dest``; returns the file path."""

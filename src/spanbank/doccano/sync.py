@@ -23,10 +23,13 @@ import bisect
 import contextlib
 import hashlib
 import os
+import queue
 import re
 import tempfile
+import threading
 import zipfile
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,7 +59,8 @@ Progress = Callable[[int], None] | None
 META_KEYS = ("spanbank_id", "spanbank_rev", "spanbank_set", "spanbank_pusher")
 REJECTS = "doccano-rejects.jsonl"
 ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-DEFAULT_CHUNK = 2500
+DEFAULT_CHUNK = 10_000  # documents per import task (~28 MB of JSONL for 2.8 KB documents)
+LEAD_CHUNK = 500  # the first chunk: small, so the server starts importing while the rest is built
 LINK_TYPES = ("SOURCE", "CONTENT")
 
 
@@ -278,47 +282,124 @@ def reconcile(client: DoccanoClient, project_id: int) -> tuple[dict[str, str], i
 
 
 def check_worker(client: DoccanoClient) -> None:
-    problem = client.worker_problem()
-    if problem:
-        raise SyncError(f"the Doccano task worker at {client.url} is not working ({problem}); imports and exports "
-                        "would wait for it", hint="start it with `spanbank doccano up` (or ask the server's admin)")
+    _raise_worker_problem(client, client.worker_problem())
 
 
 def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, chunk_size: int = DEFAULT_CHUNK,
          progress: Progress = None, task_timeout: float = 1800.0) -> PushReport:
-    """Bulk-import every document not yet on the server, in chunks, resumably.  Idempotent."""
-    check_worker(client)
+    """Bulk-import every document not yet on the server, in chunks, resumably.  Idempotent.
+
+    Pipelined: a builder thread writes the next chunk file while the server imports the current one,
+    and the worker check runs while the first chunk is built.  Chunks still go one at a time, each
+    journalled before its upload and count-checked after it.  The first chunk is small (``LEAD_CHUNK``)
+    so the server starts early; the others have ``chunk_size`` documents.
+    """
     state.mkdir(parents=True, exist_ok=True)
-    report, journal = PushReport(), journal_path(state, client, project)
-    known, pending = _read_journal(journal)
-    if pending or client.count_examples(project["id"]) != len(known):
-        known, report.duplicates_removed = reconcile(client, project["id"])
-        _journal_reset(journal, known)
-        report.reconciled = True
-    pusher = client.me()["username"]
-    with tempfile.TemporaryDirectory(dir=state, prefix=".push-") as tmp:
-        batch: dict[str, str] = {}
-        chunk_file = Path(tmp) / "chunk.jsonl"
-        out = chunk_file.open("wb")
-        for doc in corpus.documents():
-            row = payload(doc, pusher)
-            if doc.id in known:
-                report.already_on_server += 1
-                if known[doc.id] != row["spanbank_rev"]:
-                    report.changed_since_push.append(doc.id)
-                if progress:
-                    progress(1)
+    pid = project["id"]
+    with tempfile.TemporaryDirectory(dir=state, prefix=".push-") as tmp, _Background() as background:
+        worker = background.submit(client.worker_problem)  # ~1 s (a celery round trip): overlapped
+        report, journal = PushReport(), journal_path(state, client, project)
+        known, pending = _read_journal(journal)
+        if pending or client.count_examples(pid) != len(known):
+            known, report.duplicates_removed = reconcile(client, pid)
+            _journal_reset(journal, known)
+            report.reconciled = True
+        builder = _ChunkBuilder(corpus, dict(known), client.me()["username"], Path(tmp), chunk_size, report)
+        background.submit(builder.run, background.stop)
+        _raise_worker_problem(client, worker.result())
+        while (chunk := builder.next()) is not None:
+            if progress and chunk.skipped:
+                progress(chunk.skipped)
+            if chunk.path is not None:
+                _send_chunk(client, pid, chunk.path, chunk.batch, journal, known, report, task_timeout, progress)
+                chunk.path.unlink()
+    return report
+
+
+class _Background(ThreadPoolExecutor):
+    """Helper threads that are told to stop (``stop``) and joined before the caller's ``with`` ends."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2, thread_name_prefix="spanbank-doccano")
+        self.stop = threading.Event()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Chunk:
+    skipped: int  # documents already on the server, passed since the previous chunk
+    path: Path | None = None  # a JSONL file to import (None: only ``skipped`` to report)
+    batch: dict[str, str] = field(default_factory=dict)  # spanbank id -> rev of the rows in ``path``
+
+
+class _ChunkBuilder:
+    """Streams the corpus into chunk files of the documents not on the server, one chunk ahead of the uploads.
+
+    At most three chunk files exist at once (being imported, ready, being written).  Owns
+    ``report.already_on_server`` and ``report.changed_since_push`` until it has handed over its last chunk.
+    """
+
+    def __init__(self, corpus: Corpus, known: dict[str, str], pusher: str, folder: Path, chunk_size: int,
+                 report: PushReport) -> None:
+        self.corpus, self.known, self.pusher, self.folder, self.report = corpus, known, pusher, folder, report
+        self.sizes = [min(LEAD_CHUNK, chunk_size), chunk_size]
+        self.ready: queue.Queue[_Chunk | BaseException | None] = queue.Queue(maxsize=1)
+
+    def next(self) -> _Chunk | None:
+        """The next chunk (None after the last); re-raises the builder's error."""
+        item = self.ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            self._build(stop)
+        except BaseException as exc:  # handed to the uploading thread, which re-raises it
+            self._hand_over(exc, stop)
+
+    def _build(self, stop: threading.Event) -> None:
+        skipped, number, out, batch = 0, 0, None, {}
+        for doc in self.corpus.documents():
+            if stop.is_set():
+                return
+            row = payload(doc, self.pusher)
+            if doc.id in self.known:
+                skipped += 1
+                self.report.already_on_server += 1
+                if self.known[doc.id] != row["spanbank_rev"]:
+                    self.report.changed_since_push.append(doc.id)
                 continue
+            if out is None:
+                path = self.folder / f"chunk-{number}.jsonl"
+                out = path.open("wb")
             out.write(orjson.dumps(row) + b"\n")
             batch[doc.id] = row["spanbank_rev"]
-            if len(batch) >= chunk_size:
+            if len(batch) >= self.sizes[min(number, 1)]:
                 out.close()
-                _send_chunk(client, project["id"], chunk_file, batch, journal, known, report, task_timeout, progress)
-                batch, out = {}, chunk_file.open("wb")
-        out.close()
-        if batch:
-            _send_chunk(client, project["id"], chunk_file, batch, journal, known, report, task_timeout, progress)
-    return report
+                self._hand_over(_Chunk(skipped, path, batch), stop)
+                skipped, number, out, batch = 0, number + 1, None, {}
+        if out is not None:
+            out.close()
+            self._hand_over(_Chunk(skipped, path, batch), stop)
+        elif skipped:
+            self._hand_over(_Chunk(skipped), stop)
+        self._hand_over(None, stop)
+
+    def _hand_over(self, item: _Chunk | BaseException | None, stop: threading.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                self.ready.put(item, timeout=0.2)
+                return
+
+
+def _raise_worker_problem(client: DoccanoClient, problem: str | None) -> None:
+    if problem:
+        raise SyncError(f"the Doccano task worker at {client.url} is not working ({problem}); imports and exports "
+                        "would wait for it", hint="start it with `spanbank doccano up` (or ask the server's admin)")
 
 
 def _send_chunk(client: DoccanoClient, project_id: int, path: Path, batch: dict[str, str], journal: Path,
@@ -382,18 +463,22 @@ class _Names:
 
 def pull(client: DoccanoClient, project: dict, corpus: Corpus, schema: LabelSchema, *, only_approved: bool = False,
          force: bool = False, progress: Progress = None) -> PullReport:
-    """Read every annotator's labels back into ``annotator/<name>`` sets.  Idempotent; conflicts need ``force``."""
-    check_worker(client)
+    """Read every annotator's labels back into ``annotator/<name>`` sets.  Idempotent; conflicts need ``force``.
+
+    The corpus is read (text digests and revisions) while the server exports; the export is then
+    checked against that in one pass, and only the examples someone touched (labels differ from
+    what was pushed, or confirmed) cost REST calls and a second, selective read of the corpus.
+    """
     report, pid = PullReport(), project["id"]
     corpus.path.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=corpus.path, prefix=".spill-doccano-") as tmp:
+    with tempfile.TemporaryDirectory(dir=corpus.path, prefix=".spill-doccano-") as tmp, _Background() as background:
+        local = background.submit(_local_state, corpus, background.stop)
+        check_worker(client)
         archive = client.export(pid, Path(tmp) / "export.zip", only_approved=only_approved)
-        spill_path = Path(tmp) / "rows.jsonl"
-        with spill_path.open("w+b") as spill:
-            index = _spill_export(archive, spill)
-            confirmed = {ex["id"] for ex in client.examples(pid, confirmed="true")}
-            updates = _collect_updates(client, pid, corpus, schema, index, spill, confirmed, only_approved, force,
-                                       report, progress)
+        confirmed = {ex["id"] for ex in client.examples(pid, confirmed="true")}
+        with (Path(tmp) / "rows.jsonl").open("w+b") as spill:
+            rows = _scan_export(archive, local.result(), confirmed, only_approved, force, spill, report, progress)
+            updates = _collect_updates(client, pid, corpus, schema, rows, spill, report) if rows else {}
     if updates:
         with corpus.lock():
             corpus.write(updates.get(doc.id, doc) for doc in corpus.documents())
@@ -401,54 +486,81 @@ def pull(client: DoccanoClient, project: dict, corpus: Corpus, schema: LabelSche
     return report
 
 
-def _spill_export(archive: Path, spill: IO[bytes]) -> list[tuple[str, int]]:
-    """Copy the export's rows to ``spill``; a sorted (spanbank id, offset) index (rows without an id are skipped)."""
-    index = []
+def _text_digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _local_state(corpus: Corpus, stop: threading.Event) -> dict[str, tuple[bytes, str]]:
+    """Spanbank id -> (digest of the text, revision of the pushed set) for every document of the corpus."""
+    state = {}
+    for doc in corpus.documents():
+        if stop.is_set():
+            break
+        state[doc.id] = (_text_digest(doc.text), revision(doc))
+    return state
+
+
+def _scan_export(archive: Path, local: dict[str, tuple[bytes, str]], confirmed: set[int], only_approved: bool,
+                 force: bool, spill: IO[bytes], report: PullReport, progress: Progress) -> dict[str, int]:
+    """Check each exported row against the corpus; spill the rows to read over REST (spanbank id -> offset).
+
+    Rows without a spanbank id are skipped; a second row for an id is reported as not in the corpus.
+    A row whose text differs from the corpus is an error (raised with the details by ``_collect_updates``).
+    """
+    rows: dict[str, int] = {}
+    seen: set[str] = set()
+    for row in _export_rows(archive):
+        sid = row["spanbank_id"]
+        if sid not in local or sid in seen:
+            report.not_in_corpus.append(sid)
+            continue
+        seen.add(sid)
+        report.examples += 1
+        if progress:
+            progress(1)
+        digest, rev = local[sid]
+        text_ok, is_confirmed = _text_digest(row["text"]) == digest, row["id"] in confirmed
+        touched = is_confirmed or fingerprint(row["entities"], row["relations"]) != row["spanbank_rev"]
+        if text_ok and (not touched or (only_approved and not is_confirmed)):
+            report.unchanged += 1
+            continue
+        if text_ok and rev != row["spanbank_rev"]:
+            report.conflicts.append(sid)
+            if not force:
+                continue
+        rows[sid] = spill.tell()
+        spill.write(orjson.dumps(row) + b"\n")
+    report.not_in_corpus.sort()
+    report.conflicts.sort()
+    return rows
+
+
+def _export_rows(archive: Path) -> Iterator[dict]:
+    """The rows of an export zip that carry a spanbank id, file by file."""
     with zipfile.ZipFile(archive) as zf:
         for name in sorted(n for n in zf.namelist() if n.endswith(".jsonl")):
             with zf.open(name) as fh:
                 for raw in fh:
-                    if not raw.strip():
-                        continue
-                    row = orjson.loads(raw)
+                    row = orjson.loads(raw) if raw.strip() else {}
                     if row.get("spanbank_id"):
-                        index.append((row["spanbank_id"], spill.tell()))
-                        spill.write(orjson.dumps(row) + b"\n")
-    index.sort()
-    return index
+                        yield row
 
 
-def _collect_updates(client: DoccanoClient, pid: int, corpus: Corpus, schema: LabelSchema,
-                     index: list[tuple[str, int]], spill: IO[bytes], confirmed: set[int], only_approved: bool,
-                     force: bool, report: PullReport, progress: Progress) -> dict[str, Document]:
-    updates: dict[str, Document] = {}
-    names: _Names | None = None
-    rows = iter(index)
-    pending = next(rows, None)
-    annotators: set[str] = set()
+def _collect_updates(client: DoccanoClient, pid: int, corpus: Corpus, schema: LabelSchema, rows: dict[str, int],
+                     spill: IO[bytes], report: PullReport) -> dict[str, Document]:
+    """Rebuild the annotator sets of the spilled rows' documents (after checking every spilled text)."""
+    def row_of(doc_id: str) -> dict:
+        spill.seek(rows[doc_id])
+        return orjson.loads(spill.readline())
+
     for doc in corpus.documents():
-        while pending is not None and pending[0] < doc.id:
-            report.not_in_corpus.append(pending[0])
-            pending = next(rows, None)
-        if pending is None or pending[0] != doc.id:
-            continue
-        spill.seek(pending[1])
-        row = orjson.loads(spill.readline())
-        pending = next(rows, None)
-        report.examples += 1
-        if progress:
-            progress(1)
-        _check_text(doc, row)
-        touched = fingerprint(row["entities"], row["relations"]) != row["spanbank_rev"] or row["id"] in confirmed
-        if not touched or (only_approved and row["id"] not in confirmed):
-            report.unchanged += 1
-            continue
-        if revision(doc) != row["spanbank_rev"]:
-            report.conflicts.append(doc.id)
-            if not force:
-                continue
-        names = names or _Names.fetch(client, pid)
-        sets = annotator_sets(client, pid, doc, row, names, schema, report.rejects)
+        if doc.id in rows:
+            _check_text(doc, row_of(doc.id))
+    updates: dict[str, Document] = {}
+    names = _Names.fetch(client, pid)
+    annotators: set[str] = set()
+    for doc in (d for d in corpus.documents() if d.id in rows):
+        sets = annotator_sets(client, pid, doc, row_of(doc.id), names, schema, report.rejects)
         annotators.update(s.name.split("/", 1)[1] for s in sets)
         new = _with_annotator_sets(doc, sets)
         if new.annotations != doc.annotations:
@@ -456,7 +568,6 @@ def _collect_updates(client: DoccanoClient, pid: int, corpus: Corpus, schema: La
             report.updated.append(doc.id)
         else:
             report.unchanged += 1
-    report.not_in_corpus += [sid for sid, _ in ([pending] if pending else [])] + [sid for sid, _ in rows]
     report.annotators = sorted(annotators)
     return updates
 

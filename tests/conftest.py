@@ -29,4 +29,22 @@ def seed_corpus(tmp_path):
     with corpus.lock():
         corpus.write(ingest.new_documents([SEEDS], set(), report=report))
     return corpus
+
+
+@pytest.fixture
+def two_annotator_corpus(seed_corpus):
+    """The seed corpus where alice marked Baghdad and Tehran, bob Baghdad and Erbil (GPE): exact F1 = 0.5."""
+    from spanbank.model import AnnotationSet, Provenance
+
+    doc = next(seed_corpus.documents())
+    for name, phrases in (("alice", ["Baghdad", "Tehran"]), ("bob", ["Baghdad", "Erbil"])):
+        prov = Provenance(name, "gold", "2026-01-02T00:00:00Z", "human")
+        spans = tuple(doc.make_span(f"s{i}", doc.text.index(p), doc.text.index(p) + len(p), "GPE", "entities", prov)
+                      for i, p in enumerate(phrases))
+        doc = doc.with_set(AnnotationSet(f"annotator/{name}", spans))
+    with seed_corpus.lock():
+        seed_corpus.write([doc])
+    return seed_corpus
+
+
 from doccano_fixture import doccano_server  # noqa: E402,F401

@@ -519,15 +519,8 @@ def test_cli_build_json_report(corpus, tmp_path):
     assert front_matter(tmp_path / "hf")[0]["license"] == "cc-by-4.0"
 
 
-def test_card_reports_release_agreement(seed_corpus, schema, tmp_path):
-    doc = next(seed_corpus.documents())
-    for name, phrases in (("alice", ["Baghdad", "Tehran"]), ("bob", ["Baghdad", "Erbil"])):
-        prov = Provenance(name, "gold", "2026-01-02T00:00:00Z", "human")
-        spans = tuple(doc.make_span(f"s{i}", doc.text.index(p), doc.text.index(p) + len(p), "GPE", "entities", prov)
-                      for i, p in enumerate(phrases))
-        doc = doc.with_set(AnnotationSet(f"annotator/{name}", spans))
-    with seed_corpus.lock():
-        seed_corpus.write([doc])
+def test_card_reports_release_agreement(two_annotator_corpus, schema, tmp_path):
+    seed_corpus = two_annotator_corpus
     runner = CliRunner()
     assert runner.invoke(main, ["release", "--corpus", str(seed_corpus.path), "--no-git"]).exit_code == 0
     out = tmp_path / "hf"

@@ -106,15 +106,8 @@ def test_stats_json(seed_corpus):
     assert data["documents"] == 1 and data["annotations"] == {"gold": {"entities": {"GPE": 1}}}
 
 
-def test_release_records_agreement_of_two_annotators(seed_corpus):
-    doc = next(seed_corpus.documents())
-    for name, phrases in (("alice", ["Baghdad", "Tehran"]), ("bob", ["Baghdad", "Erbil"])):
-        prov = Provenance(name, "gold", "2026-01-02T00:00:00Z", "human")
-        spans = tuple(doc.make_span(f"s{i}", doc.text.index(p), doc.text.index(p) + len(p), "GPE", "entities", prov)
-                      for i, p in enumerate(phrases))
-        doc = doc.with_set(AnnotationSet(f"annotator/{name}", spans))
-    with seed_corpus.lock():
-        seed_corpus.write([doc])
+def test_release_records_agreement_of_two_annotators(two_annotator_corpus):
+    seed_corpus = two_annotator_corpus
     assert run("release", "--corpus", seed_corpus.path, "--no-git").exit_code == 0
     agreement = seed_corpus.read_manifest()["agreement"]
     assert agreement["annotators"] == 2

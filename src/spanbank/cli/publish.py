@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from .. import publish as publish_mod
 from ..schema import load_schema
 from ..store import open_corpus
 from .common import console, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
@@ -36,6 +35,8 @@ def build(corpus_path, out, schema_path, ratios, license_, pretty_name, as_json)
     Configs: documents (default), ner, events, attribution.  Load it with
     datasets.load_dataset("dist/hf", "ner").
     """
+    from .. import publish as publish_mod  # datasets / pyarrow load only when building
+
     corpus = open_corpus(corpus_path)
     schema = load_schema(schema_path)
     split_ratios = publish_mod.parse_ratios(ratios)
@@ -77,6 +78,8 @@ def publish(corpus_path, out, schema_path, repo_id, private, dry_run, as_json):
     Refuses when validation fails, the corpus differs from its last release, or the folder
     was built from another version.  The token comes from HF_TOKEN or `hf auth login`.
     """
+    from .. import publish as publish_mod
+
     corpus = open_corpus(corpus_path)
     result = publish_mod.publish(corpus, load_schema(schema_path), out, repo_id, private=private, dry_run=dry_run)
     if as_json:

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from ..doccano import server
-from ..publish.verify import verify
 from ..store import open_corpus
 from .common import corpus_option, handle_errors, say
 
@@ -51,6 +50,8 @@ def run(ctx, seeds, corpus_path, out, project_name, no_serve, no_git):
     step("release", "--corpus", str(corpus_path), *(["--no-git"] if no_git else []))
     step("validate", "--corpus", str(corpus_path))
     step("build", "--corpus", str(corpus_path), "--out", str(out))
+    from ..publish.verify import verify  # datasets loads only for the final check
+
     rows = verify(out)
     say("load_dataset check: " + "; ".join(f"{c} " + ", ".join(f"{s}={n}" for s, n in splits.items())
                                            for c, splits in rows.items()))

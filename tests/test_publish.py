@@ -23,7 +23,7 @@ from spanbank.publish.features import dataset_features
 from spanbank.schema import load_schema
 from spanbank.store import annotation_records, document_record, open_corpus
 
-datasets = pytest.importorskip("datasets")
+import datasets  # noqa: E402  (after conftest set the offline HF environment)
 
 TIME = "2026-11-27T10:00:00Z"
 TEXT_A = ("Iraq launches probe into drone \U0001f44d\U0001f3fd attack on PM\n\n"

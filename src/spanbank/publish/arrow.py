@@ -96,6 +96,28 @@ def pair_lists(column: pa.Array, type_: pa.ListType) -> tuple[pa.ListArray, int 
     return list_of(type_, offsets_of(outer), pairs), None
 
 
+def take_batch(batch: pa.RecordBatch, rows: np.ndarray) -> pa.RecordBatch:
+    """``batch.take(rows)``, with list columns without nulls taken through their values (a nested take is slow)."""
+    indices = pa.array(rows, pa.int64())
+    columns = [reorder(c, rows) if pa.types.is_list(c.type) and not c.null_count and c.offset == 0 else c.take(indices)
+               for c in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
+def reorder(lists: pa.ListArray, order: np.ndarray) -> pa.ListArray:
+    """``lists.take(order)`` for a list of flat values, as one flat take (a nested take is much slower)."""
+    offsets = np.asarray(lists.offsets, np.int64)
+    lengths = np.diff(offsets)[order]
+    rows = pa.array(ranges(offsets[:-1][order], lengths))
+    values = lists.values
+    if pa.types.is_struct(values.type) and not values.null_count:  # field by field: no validity bitmap appears
+        values = pa.StructArray.from_arrays([values.field(i).take(rows) for i in range(values.type.num_fields)],
+                                            fields=list(values.type))
+    else:
+        values = values.take(rows)
+    return list_of(lists.type, offsets_of(lengths), values)
+
+
 class Texts:
     """Code-point slicing of a column of texts: offsets are code points (THE convention), Arrow stores UTF-8.
 
@@ -118,7 +140,11 @@ class Texts:
     def byte_of(self, doc: np.ndarray, cp: np.ndarray) -> np.ndarray:
         """Byte position of code point ``cp`` of text ``doc`` (clamped into the text, like Python slicing)."""
         g = self.base[doc] + np.clip(cp, 0, self.length[doc])
-        return g + np.searchsorted(self._shift, g, "right")
+        shift = self._shift
+        if len(shift) and 4 * len(shift) < len(g) and (g[1:] >= g[:-1]).all():
+            # ascending queries (tokens), fewer continuation bytes: place each of those among the queries instead
+            return g + np.cumsum(np.bincount(np.searchsorted(g, shift, "left"), minlength=len(g) + 1)[:len(g)])
+        return g + np.searchsorted(shift, g, "right")
 
     def slice(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> pa.StringArray:
         """``text[doc][start:end]`` for every row, as one string array."""
@@ -129,15 +155,20 @@ class Texts:
 
 def take_bytes(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.StringArray:
     """The strings ``data[starts[i]:starts[i] + lengths[i]]`` (valid UTF-8 ranges) as one string array."""
-    some = lengths > 0
-    first, last = starts[some], starts[some] + lengths[some]
-    if len(first) > 1 and (first[1:] >= last[:-1]).all():  # ordered, disjoint ranges (tokens): one byte mask
-        edges = np.zeros(len(data) + 1, np.int8)
-        edges[first] += 1
-        edges[last] -= 1
-        chars = data[np.cumsum(edges[:-1], dtype=np.int8).view(bool)]
-    else:
-        chars = data[ranges(starts, lengths)]
+    lengths = np.maximum(np.asarray(lengths, np.int64), 0)
+    starts = np.asarray(starts, np.int64)
+    n = len(lengths)
+    if n > 1 and len(data) < 2**31 and (starts[1:] >= starts[:-1] + lengths[:-1]).all() and starts[0] >= 0:
+        # ordered, disjoint ranges (tokens): the data buffer as strings alternating range / gap, zero-copy,
+        # of which every other one is taken (one C++ copy)
+        bounds = np.empty(2 * n, np.int32)
+        bounds[0::2] = starts
+        bounds[1::2] = starts + lengths
+        whole = pa.StringArray.from_buffers(2 * n - 1, pa.py_buffer(bounds), pa.py_buffer(data))
+        taken = whole.take(pa.array(np.arange(0, 2 * n, 2, dtype=np.int64)))
+        offsets, chars = taken.buffers()[1:]
+        return pa.StringArray.from_buffers(n, offsets, chars)  # no validity bitmap (the byte counts stay exact)
+    chars = data[ranges(starts, lengths)]
     offsets = offsets_of(lengths)
     return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(chars))
 

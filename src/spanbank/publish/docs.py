@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import PublishError
-from .arrow import Texts, keyed, numpy, pair_lists, struct
+from .arrow import Texts, keyed, numpy, pair_lists, reorder, struct
 from .read import Block, line_of
 
 BOUNDARIES = ("sections", "paragraphs", "sentences", "tokens")
@@ -32,14 +32,22 @@ class Docs:
     def __init__(self, block: Block, schema: pa.Schema, path: Path, order: np.ndarray | None = None) -> None:
         self.block, self.path = block, path
         self.original = np.arange(block.docs.num_rows) if order is None else order
-        docs = self.batch = block.docs if order is None else block.docs.take(pa.array(order))
+        if order is None:
+            docs = self.batch = block.docs
+        else:  # the nested boundary lists are reordered after flattening (a nested take is slow)
+            keep = [name for name in block.docs.schema.names if name not in BOUNDARIES]
+            docs = self.batch = block.docs.select(keep).take(pa.array(order))
         self.n = docs.num_rows
         self.ids = docs.column("id")
         self._require("id", "text")
         self.texts = Texts(docs.column("text"))
         self.boundaries = {}
         for name in BOUNDARIES:
-            array, bad = pair_lists(docs.column(name), schema.field(name).type)
+            array, bad = pair_lists(block.docs.column(name), schema.field(name).type)
+            if bad is not None and order is not None:
+                bad = int(np.flatnonzero(order == bad)[0])
+            elif order is not None:
+                array = reorder(array, order)
             if bad is not None:
                 raise PublishError(f"document {self.ids[bad].as_py()!r} has a malformed record ({name} must be "
                                    "[start, end] pairs of integers)", path=str(path), line=self.line(bad),

@@ -19,11 +19,15 @@ import pyarrow.compute as pc
 
 from ..errors import CorpusError, PublishError
 from ..model import GOLD, SILVER
-from .arrow import as_array, encode, first_true, group_offsets, list_of, lookup, numpy, offsets_of, struct
+from .arrow import (as_array, encode, first_true, group_offsets, list_of, lookup, numpy, offsets_of, struct,
+                    take_batch)
 from .docs import Docs
 from .read import line_of
 
 PARTS = (("cue", "CUE"), ("source", "SOURCE"), ("content", "CONTENT"))
+COLUMNS = {"span": ["id", "layer", "label", "start", "end", "text", "prov"],  # what the build reads, by kind
+           "event": ["id", "trigger", "type", "arguments", "prov"],
+           "attribution": ["id", "cue", "source", "content", "parent", "prov"]}
 FIX = "run `spanbank validate` for every problem"
 
 
@@ -51,14 +55,14 @@ class Records:
         return self.batch.num_rows
 
     def take(self, rows: np.ndarray) -> "Records":
-        return Records(self.batch.take(pa.array(rows, pa.int64())), self.doc[rows], self.row[rows])
+        return Records(take_batch(self.batch, rows), self.doc[rows], self.row[rows])
 
 
 def published(docs: Docs, ann_path: Path) -> tuple[pa.Array, dict[str, Records]]:
     """The published set name per document (null when none) and its records by kind."""
     ann = docs.block.ann
     rows = docs.block.ann_row + np.arange(ann.num_rows, dtype=np.int64)
-    doc, found = lookup(ann.column("doc"), docs.ids)
+    doc, found = _runs_lookup(ann.column("doc"), docs.ids)
     bad = first_true(~found) if not found.all() else first_true(np.diff(docs.original[doc]) < 0)
     if bad is not None:
         bad += 0 if not found.all() else 1
@@ -74,10 +78,23 @@ def published(docs: Docs, ann_path: Path) -> tuple[pa.Array, dict[str, Records]]
     records = {}
     for name in ("span", "event", "attribution"):
         mask = keep & np.asarray(pc.fill_null(pc.equal(kind, name), False))
-        picked = Records(ann.filter(pa.array(mask)), doc[mask], rows[mask])
+        picked = Records(ann.select(COLUMNS[name]).filter(pa.array(mask)), doc[mask], rows[mask])
         order = pc.sort_indices(pa.table({"doc": picked.doc, "id": picked["id"]}), [("doc", "ascending"), ("id", "ascending")])
-        records[name] = picked.take(numpy(order))
+        order = numpy(order)
+        records[name] = picked if (order == np.arange(len(order))).all() else picked.take(order)  # usually in order
     return chosen, records
+
+
+def _runs_lookup(keys: pa.Array, table: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~.arrow.lookup` for keys that come in runs (records sorted by document): one hash per run."""
+    n = len(keys)
+    if n < 2:
+        return lookup(keys, table)
+    change = np.asarray(pc.fill_null(pc.not_equal(keys.slice(1), keys.slice(0, n - 1)), True))
+    starts = np.concatenate([[0], np.flatnonzero(change) + 1])
+    rows, found = lookup(keys.take(pa.array(starts)), table)
+    lengths = np.diff(np.append(starts, n))
+    return np.repeat(rows, lengths), np.repeat(found, lengths)
 
 
 Owner = Callable[[int], str]  # row -> "event E1", "attribution A2 cue", ... for error messages
@@ -99,7 +116,13 @@ class Layers:
         _require(docs, self.attributions, ann_path, "id", "prov")
         self.span_start, self.span_end = numpy(self.spans["start"]), numpy(self.spans["end"])
         self._check_spans()
-        self.span_keys = self._keys(self.spans.doc, self.spans["id"])
+        # (document, span id) -> row without string keys: ids coded against the block's distinct span ids,
+        # keys doc * V + code searched in their stable sort (ties: the first row, like a hash lookup)
+        self.id_names = pc.unique(self.spans["id"])
+        codes = numpy(pc.index_in(self.spans["id"], value_set=self.id_names))
+        self.span_keys = self.spans.doc * max(len(self.id_names), 1) + codes
+        self.key_order = np.argsort(self.span_keys, kind="stable")
+        self.sorted_keys = self.span_keys[self.key_order]
         self.prov_type = schema.field("entities").type.value_type.field("provenance").type
         self.nested = struct(schema.field("events").type.value_type.field("trigger").type, {
             "id": self.spans["id"], "start": self.span_start, "end": self.span_end, "text": self.spans["text"],
@@ -125,13 +148,24 @@ class Layers:
     def _keys(self, doc: np.ndarray, ids: pa.Array) -> pa.Array:
         return pc.binary_join_element_wise(self.docs.ids.take(pa.array(doc, pa.int64())), ids, "\x1f")
 
+    def _span_rows(self, doc: np.ndarray, refs: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Row of span ``refs[i]`` of document ``doc[i]`` (first match) and a "found" mask; missing refs get row 0."""
+        code = pc.index_in(refs, value_set=self.id_names)
+        known = np.asarray(code.is_valid())
+        keys = np.asarray(doc, np.int64) * max(len(self.id_names), 1) + numpy(code)
+        at = np.minimum(np.searchsorted(self.sorted_keys, keys, "left"), max(len(self.sorted_keys) - 1, 0))
+        if not len(self.sorted_keys):
+            return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
+        found = known & (self.sorted_keys[at] == keys)
+        return np.where(found, self.key_order[at], 0), found
+
     def resolve(self, doc: np.ndarray, refs: pa.Array, owner: Owner, label: pa.Array | str | None = None,
                 optional: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Span rows referenced by ``refs`` (ids within ``doc``) and a "present" mask; raises on a dangling reference.
 
         ``label``: the label each referenced span must have (None: any).  ``optional``: a null reference is allowed.
         """
-        rows, found = lookup(self._keys(doc, refs), self.span_keys)
+        rows, found = self._span_rows(doc, refs)
         present = np.asarray(refs.is_valid()) if optional else np.ones(len(refs), bool)
         bad = first_true(present & ~found)
         if bad is not None:

@@ -8,8 +8,7 @@ from click.testing import CliRunner
 from spanbank import ingest
 from spanbank.annotate import AnnotateReport, annotate, names
 from spanbank.cli import main
-from spanbank.model import SILVER, AnnotationSet, Attribution, Document, Provenance, Span, annotator_set
-from spanbank.store import open_corpus
+from spanbank.model import SILVER, AnnotationSet, Attribution, Document, Provenance, annotator_set
 
 NOW = "2024-01-01T00:00:00Z"
 

@@ -11,7 +11,6 @@ from spanbank.cli import main
 from spanbank.formats import ImportOptions, ImportReport, import_documents, read_paths
 from spanbank.formats.docbin import read_docbin
 from spanbank.schema import load_schema
-from spanbank.store import open_corpus
 
 from conftest import ROOT
 

@@ -53,7 +53,7 @@ def segment(texts: Iterable[str], batch_size: int = 256) -> Iterator[tuple[list[
     for text, doc in zip(copy, segmenter().tokenizer.pipe(texts, batch_size=batch_size)):
         rows = doc.to_array([IDX, LENGTH, IS_SPACE]).tolist()
         tokens = [(i, i + n) for i, n, space in rows if not space]
-        sentences, start, closing = [], None, False
+        sentences, start, closing, prev_end = [], None, False, 0
         for s, e in tokens:
             word = text[s:e]
             if closing and word not in CLOSERS:

@@ -22,7 +22,7 @@ import orjson
 
 from . import __version__
 from .errors import CorpusError
-from .model import LAYERS, Document, LabelSchema
+from .model import Document, LabelSchema
 from .store import ANNOTATIONS, CHANGELOG, DOCUMENTS, MANIFEST, Corpus, open_corpus, sha256_file
 
 BUMPS = ("major", "minor", "patch", "auto")
@@ -122,24 +122,20 @@ def diff(old: Iterable[Document], new: Iterable[Document]) -> CorpusDiff:
     while o is not None or n is not None:
         if n is None or (o is not None and o.id < n.id):
             result.removed_documents.append(o.id)
-            _count(result, Counter(_keys(o)), 1)
+            _count(result, Counter(annotation_keys(o)), 1)
             o = next(olds, None)
         elif o is None or n.id < o.id:
             result.added_documents.append(n.id)
-            _count(result, Counter(_keys(n)), 0)
+            _count(result, Counter(annotation_keys(n)), 0)
             n = next(news, None)
         else:
             if o.text != n.text:
                 result.changed_text.append(n.id)
-            ko, kn = Counter(_keys(o)), Counter(_keys(n))
+            ko, kn = Counter(annotation_keys(o)), Counter(annotation_keys(n))
             _count(result, kn - ko, 0)
             _count(result, ko - kn, 1)
             o, n = next(olds, None), next(news, None)
     return result
-
-
-def _keys(doc: Document) -> Iterator[tuple[str, str, str, str]]:
-    return annotation_keys(doc)
 
 
 def _count(result: CorpusDiff, keys: Counter, index: int) -> None:

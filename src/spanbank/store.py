@@ -137,8 +137,12 @@ def dumps(record: dict[str, Any]) -> bytes:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) for every non-blank line; a bad line raises CorpusError naming file:line."""
+def iter_jsonl(path: Path, on_error: Callable[[int, str], None] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for every non-blank line.
+
+    A bad line raises CorpusError naming file:line, or, with ``on_error``, is reported to it as
+    ``(line, message)`` and skipped (how the validator collects every problem).
+    """
     if not path.exists():
         return
     with path.open("rb") as fh:
@@ -147,12 +151,15 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue
             try:
                 rec = orjson.loads(raw)
+                problem = None if isinstance(rec, dict) else f"record is not a JSON object: {rec!r:.60}"
             except orjson.JSONDecodeError as exc:
-                raise CorpusError(f"not valid JSON: {exc}", path=str(path), line=lineno,
-                                  hint="restore the file from git or fix the line") from None
-            if not isinstance(rec, dict):
-                raise CorpusError("a record must be a JSON object", path=str(path), line=lineno, value=rec)
-            yield lineno, rec
+                problem = f"not valid JSON: {exc}"
+            if problem is None:
+                yield lineno, rec
+            elif on_error is None:
+                raise CorpusError(problem, path=str(path), line=lineno, hint="restore the file from git or fix the line")
+            else:
+                on_error(lineno, problem)
 
 
 @dataclass(frozen=True)

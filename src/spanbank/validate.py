@@ -10,11 +10,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import orjson
 
 from .errors import Problem
 from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, LabelSchema, document_id, offset_problem
-from .store import ANNOTATIONS, DOCUMENTS, Corpus, sha256_file
+from .store import Corpus, iter_jsonl, sha256_file
 
 KINDS = ("span", "event", "attribution")
 
@@ -34,21 +33,7 @@ def validate(corpus: Corpus, schema: LabelSchema, progress: Callable[[int], None
 
 
 def _lines(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
-    if not path.exists():
-        return
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                rec = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                problems.append(Problem(str(path), lineno, f"not valid JSON: {exc}"))
-                continue
-            if not isinstance(rec, dict):
-                problems.append(Problem(str(path), lineno, f"record is not a JSON object: {rec!r:.60}"))
-                continue
-            yield lineno, rec
+    return iter_jsonl(path, lambda line, message: problems.append(Problem(str(path), line, message)))
 
 
 def _groups(corpus: Corpus, problems: list[Problem]):
@@ -244,4 +229,3 @@ def manifest_problems(corpus: Corpus, schema: LabelSchema) -> list[Problem]:
     return out
 
 
-__all__ = ["validate", "manifest_problems", "DOCUMENTS", "ANNOTATIONS"]

@@ -13,7 +13,8 @@ from .common import corpus_option, emit_json, handle_errors, json_option, progre
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("dist/export"), show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: dist/export/<format>).")
 @click.option("--set", "set_name", default=None, help="Annotation set (default: gold where present, else silver).")
 @corpus_option
 @json_option
@@ -30,7 +31,8 @@ def export(fmt, out, set_name, corpus_path, as_json):
     """
     corpus = open_corpus(corpus_path)
     with progress_bar(f"export {fmt}") as advance:
-        report = export_corpus(fmt, corpus.documents(), out / fmt if out == Path("dist/export") else out, set_name, advance)
+        out = out or Path("dist/export") / fmt
+        report = export_corpus(fmt, corpus.documents(), out, set_name, advance)
     if as_json:
         emit_json({"files": report.files, "documents": report.documents, "cannot_carry": report.notes})
         return

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import re
 import uuid
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -19,6 +22,7 @@ from spanbank.cli import main
 from spanbank.errors import PublishError
 from spanbank.model import (GOLD, SILVER, AnnotationSet, Argument, Attribution, Document, Event, Origin, Provenance,
                             annotator_set, set_status)
+from spanbank.publish.build import split_indices
 from spanbank.publish.features import dataset_features
 from spanbank.schema import load_schema
 from spanbank.store import annotation_records, document_record, open_corpus
@@ -337,6 +341,32 @@ def test_split_of_is_stable_and_follows_ratios():
     share = splits.count("train") / len(ids)
     assert 0.77 < share < 0.83
     assert {publish.split_of(i, (0.0, 0.0, 1.0)) for i in ids[:50]} == {"test"}
+
+
+def test_split_indices_follow_the_documented_formula_forever():
+    """The split function is part of the dataset's contract: pinned here against its definition."""
+    ids = [f"doc-{i:016x}" for i in range(3000)] + ["\u00e9\U0001f642", ""]
+    for ratios in ((0.8, 0.1, 0.1), (0.5, 0.5, 0.0), (0.0, 0.0, 1.0), (1.0, 0.0, 0.0)):
+        expected = []
+        for i in ids:
+            u = int.from_bytes(hashlib.sha256(i.encode("utf-8")).digest()[:8], "big") / 2**64
+            expected.append(0 if u < ratios[0] else 1 if u < ratios[0] + ratios[1] else 2)
+        assert split_indices(ids, ratios).tolist() == expected
+        assert [publish.split_of(i, ratios) for i in ids[:200]] == [publish.SPLITS[k] for k in expected[:200]]
+
+
+def test_build_sorts_records_that_are_out_of_id_order(corpus, schema, tmp_path):
+    publish.build(corpus, schema, tmp_path / "sorted")
+    lines = corpus.annotations_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    by_doc = itertools.groupby(lines, key=lambda line: json.loads(line)["doc"])
+    corpus.annotations_path.write_text("".join(line for _, group in by_doc for line in reversed(list(group))),
+                                       encoding="utf-8")
+    assert corpus.annotations_path.read_text(encoding="utf-8") != "".join(lines)
+    publish.build(corpus, schema, tmp_path / "reversed")
+    files = sorted(p.relative_to(tmp_path / "sorted") for p in (tmp_path / "sorted").rglob("*.parquet"))
+    assert files and files == sorted(p.relative_to(tmp_path / "reversed") for p in (tmp_path / "reversed").rglob("*.parquet"))
+    for name in files:
+        assert pq.read_table(tmp_path / "reversed" / name).equals(pq.read_table(tmp_path / "sorted" / name)), name
 
 
 def test_build_again_after_adding_documents_keeps_splits_and_label_ids(schema, tmp_path):

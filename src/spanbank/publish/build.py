@@ -19,7 +19,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -57,11 +57,19 @@ def check_ratios(values: tuple[float, ...]) -> tuple[float, float, float]:
 
 
 def split_of(doc_id: str, ratios: tuple[float, float, float] = DEFAULT_RATIOS) -> str:
-    """The split of a document: a function of its id alone, so it never moves as documents are added."""
-    u = int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big") / 2**64
-    if u < ratios[0]:
-        return "train"
-    return "validation" if u < ratios[0] + ratios[1] else "test"
+    """The split of a document: a function of its id alone, so it never moves as documents are added.
+
+    The first 8 bytes of the id's sha256, big-endian, over 2**64, against the cumulative ratios.
+    """
+    return SPLITS[int(split_indices([doc_id], ratios)[0])]
+
+
+def split_indices(doc_ids: Iterable[str], ratios: tuple[float, float, float] = DEFAULT_RATIOS) -> np.ndarray:
+    """:func:`split_of` of many ids at once, as indices into ``SPLITS`` (one hash each, the rest in numpy)."""
+    sha256 = hashlib.sha256
+    heads = b"".join([sha256(i.encode("utf-8")).digest()[:8] for i in doc_ids])
+    u = np.frombuffer(heads, ">u8").astype(np.float64) / 2.0**64  # the same correctly rounded value as int / 2**64
+    return (u >= ratios[0]).astype(np.int64) + (u >= ratios[0] + ratios[1])
 
 
 @dataclass
@@ -257,20 +265,23 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
     _check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     report = BuildReport(out=out, ratios=check_ratios(tuple(ratios)))
-    report.corpus_files = {p.name: sha256_file(p) for p in (corpus.documents_path, corpus.annotations_path) if p.exists()}
-    report.input_bytes = sum(p.stat().st_size for p in (corpus.documents_path, corpus.annotations_path) if p.exists())
+    files = [p for p in (corpus.documents_path, corpus.annotations_path) if p.exists()]
+    report.input_bytes = sum(p.stat().st_size for p in files)
     features = dataset_features(schema)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build-"))
     try:
-        schemas = {c: f.arrow_schema for c, f in features.items()}
-        writers = _Writers(tmp, schemas, shard_bytes)
-        try:
-            _stream(corpus, blocks(corpus, block_size), Names(schema.entity_names(), schema.event_names(),
-                                                              schema.role_names()), schemas, writers, report, progress)
-        except BaseException:
-            writers.abort()
-            raise
-        writers.close(report)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spanbank-hash") as hasher:
+            hashes = hasher.map(sha256_file, files)  # alongside the build (hashlib releases the GIL)
+            schemas = {c: f.arrow_schema for c, f in features.items()}
+            writers = _Writers(tmp, schemas, shard_bytes)
+            try:
+                _stream(corpus, blocks(corpus, block_size), Names(schema.entity_names(), schema.event_names(),
+                                                                  schema.role_names()), schemas, writers, report, progress)
+            except BaseException:
+                writers.abort()
+                raise
+            writers.close(report)
+            report.corpus_files = {p.name: h for p, h in zip(files, hashes)}
         report.seconds = time.perf_counter() - started
         write_card(tmp, schema, features, report, corpus, card or {})
         _replace_dir(tmp, out)
@@ -286,7 +297,7 @@ def _stream(corpus: Corpus, source: Iterator[Block], names: Names, schemas: dict
     counts: Counter = Counter()  # (split, layer, label) -> n
     best: tuple[int, dict[str, Any]] | None = None  # (text length, documents row) of the card's example
     for block in source:
-        split = np.array([SPLITS.index(split_of(i, report.ratios)) for i in block.docs.column("id").to_pylist()])
+        split = split_indices(block.docs.column("id").to_pylist(), report.ratios)
         order = np.argsort(split, kind="stable")  # documents grouped by split, in file order within each
         split = split[order]
         docs = Docs(block, schemas["documents"], corpus.documents_path, order)

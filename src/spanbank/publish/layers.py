@@ -79,10 +79,30 @@ def published(docs: Docs, ann_path: Path) -> tuple[pa.Array, dict[str, Records]]
     for name in ("span", "event", "attribution"):
         mask = keep & np.asarray(pc.fill_null(pc.equal(kind, name), False))
         picked = Records(ann.select(COLUMNS[name]).filter(pa.array(mask)), doc[mask], rows[mask])
-        order = pc.sort_indices(pa.table({"doc": picked.doc, "id": picked["id"]}), [("doc", "ascending"), ("id", "ascending")])
-        order = numpy(order)
-        records[name] = picked if (order == np.arange(len(order))).all() else picked.take(order)  # usually in order
+        order = _document_order(picked)
+        records[name] = picked if order is None else picked.take(order)
     return chosen, records
+
+
+def _document_order(records: Records) -> np.ndarray | None:
+    """The rows of ``records`` sorted by (document, id), or None when they already are.
+
+    The store writes each document's records sorted by id, so a stable sort of the document
+    index is enough (no string sort); records whose ids are out of order within a document fall
+    back to the full sort.
+    """
+    doc, n = records.doc, len(records)
+    if n < 2:
+        return None
+    ids = records["id"]
+    same = doc[1:] == doc[:-1]
+    if (same & np.asarray(pc.fill_null(pc.less(ids.slice(1), ids.slice(0, n - 1)), False))).any():
+        order = numpy(pc.sort_indices(pa.table({"doc": doc, "id": ids}), [("doc", "ascending"), ("id", "ascending")]))
+    elif (doc[1:] >= doc[:-1]).all():
+        return None
+    else:
+        order = np.argsort(doc, kind="stable")
+    return order
 
 
 def _runs_lookup(keys: pa.Array, table: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -285,6 +285,10 @@ def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_
         ann1.toggle_confirmed(project["id"], ex["id"])
     report = sync.pull(client, project, corpus, schema)
     assert report.updated == [doc.id] and report.annotators == sorted([f"ann1x{stamp}", f"ann2x{stamp}"])
+    (recorded,) = corpus.rounds()
+    assert report.round == 1 and recorded == {"round": 1, "time": recorded["time"], "project": project["name"],
+                                              "documents": 1, "annotators": report.annotators}
+    assert recorded["time"].endswith("Z") and recorded["time"][:2] == "20"
     pulled = next(corpus.documents())
     one, two = pulled.annotations[f"annotator/ann1x{stamp}"], pulled.annotations[f"annotator/ann2x{stamp}"]
     assert ("the castle", "FAC") in {(s.text, s.label) for s in one.spans}
@@ -304,6 +308,7 @@ def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_
     before = (tmp_path / "c" / "annotations.jsonl").read_bytes()
     again = sync.pull(client, project, corpus, schema)
     assert (again.updated, (tmp_path / "c" / "annotations.jsonl").read_bytes()) == ([], before)
+    assert again.round is None and len(corpus.rounds()) == 1  # nothing new: no round
 
 
 def test_pull_untouched_examples_cost_no_per_example_calls(client, schema, doccano_server, tmp_path):

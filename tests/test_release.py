@@ -113,3 +113,26 @@ def test_release_records_agreement_of_two_annotators(two_annotator_corpus):
     assert agreement["annotators"] == 2
     # one span agreed, one each alone: F1 = 2*1 / (2*1 + 1 + 1) = 0.5
     assert agreement["layers"]["entities"]["f1_exact"] == 0.5
+
+
+def test_release_counts_doccano_rounds_in_manifest_changelog_and_card(seed_corpus, tmp_path):
+    from spanbank import publish
+
+    assert run("release", "--corpus", seed_corpus.path, "--no-git").exit_code == 0
+    assert seed_corpus.read_manifest()["doccano_rounds"] == 0
+    with seed_corpus.lock():
+        first = seed_corpus.add_round({"time": "2026-11-20T09:00:00Z", "project": "p", "documents": 1,
+                                       "annotators": ["alice"]})
+        second = seed_corpus.add_round({"time": "2026-11-27T09:00:00Z", "project": "p", "documents": 1,
+                                        "annotators": ["alice", "bob"]})
+    assert (first["round"], second["round"]) == (1, 2)
+    add_gold_span(seed_corpus, "Baghdad", "GPE")
+    assert run("release", "--corpus", seed_corpus.path, "--no-git").exit_code == 0
+    manifest = seed_corpus.read_manifest()
+    assert manifest["doccano_rounds"] == 2 and manifest["doccano_last_round"] == second
+    assert manifest["files"]["doccano-rounds.jsonl"] == release.sha256_file(seed_corpus.rounds_path)
+    assert "- Doccano annotation rounds: 2 (in total 2)" in seed_corpus.changelog_path.read_text()
+    publish.build(seed_corpus, load_schema(), tmp_path / "hf")
+    card = (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
+    assert ("Doccano annotation rounds: 2 (each one a pull of reviewed labels from the labeling server). The last "
+            "one (2026-11-27) brought labels for 1 document(s) from 2 annotator(s).") in card

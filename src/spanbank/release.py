@@ -23,7 +23,7 @@ import orjson
 from . import __version__
 from .errors import CorpusError
 from .model import Document, LabelSchema
-from .store import ANNOTATIONS, CHANGELOG, DOCUMENTS, MANIFEST, Corpus, open_corpus, sha256_file
+from .store import ANNOTATIONS, CHANGELOG, DOCUMENTS, MANIFEST, ROUNDS, Corpus, open_corpus, sha256_file
 
 BUMPS = ("major", "minor", "patch", "auto")
 TRACKED = (DOCUMENTS, ANNOTATIONS)
@@ -240,7 +240,9 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
             return ReleaseResult(None, prev_version, changes)
         date = date or dt.date.today().isoformat()
         counts = corpus_counts(corpus.documents(), progress)
-        entry = changelog_entry(version, date, changes, counts, first=previous is None)
+        rounds = corpus.rounds()
+        entry = changelog_entry(version, date, changes, counts, first=previous is None,
+                                rounds=(len(rounds) - (previous or {}).get("doccano_rounds", 0), len(rounds)))
         corpus.write_text(CHANGELOG, CHANGELOG_HEADER + entry + _old_changelog(corpus))
         manifest = {
             "name": name or (previous or {}).get("name") or schema.name,
@@ -248,9 +250,10 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
             "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256},
             "labels": new_labels, "counts": counts["annotations"], "documents": counts["documents"],
             "annotators": counts["annotators"], "pre_annotators": counts["pre_annotators"],
+            "doccano_rounds": len(rounds), "doccano_last_round": rounds[-1] if rounds else None,
             "changelog": [{"version": version, "date": date, "summary": changes.summary_lines() or ["initial release"]}]
             + (previous or {}).get("changelog", []),
-            "files": {n: sha256_file(corpus.path / n) for n in (*TRACKED, CHANGELOG)},
+            "files": {n: sha256_file(corpus.path / n) for n in (*TRACKED, CHANGELOG, ROUNDS) if (corpus.path / n).exists()},
         }
         manifest.update(extra or {})
         corpus.write_text(MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
@@ -291,7 +294,9 @@ def _flat(counts: dict) -> dict[tuple[str, str, str], int]:
     return {(s, la, lb): n for s, layers in counts.items() for la, labels in layers.items() for lb, n in labels.items()}
 
 
-def changelog_entry(version: str, date: str, changes: CorpusDiff, counts: dict[str, Any], first: bool) -> str:
+def changelog_entry(version: str, date: str, changes: CorpusDiff, counts: dict[str, Any], first: bool,
+                    rounds: tuple[int, int] = (0, 0)) -> str:
+    """The CHANGELOG.md section of a release; ``rounds``: (Doccano rounds since the previous release, in total)."""
     lines = [f"## {version} ({date})", ""]
     lines.append(f"- {counts['documents']} documents" + (" (initial release)" if first else ""))
     lines += [f"- {line}" for line in changes.summary_lines()[:200]]
@@ -299,6 +304,8 @@ def changelog_entry(version: str, date: str, changes: CorpusDiff, counts: dict[s
         lines.append(f"- annotators: {', '.join(counts['annotators'])}")
     if counts["pre_annotators"]:
         lines.append(f"- pre-annotators: {', '.join(counts['pre_annotators'])}")
+    if rounds[0]:
+        lines.append(f"- Doccano annotation rounds: {rounds[0]} (in total {rounds[1]})")
     return "\n".join(lines) + "\n\n"
 
 

@@ -6,6 +6,7 @@ Layout of a corpus folder::
     annotations.jsonl   one span / event / attribution per line, sorted by (doc, set, kind, id)
     manifest.json       written by a release: version, schema, counts, file hashes
     CHANGELOG.md        one entry per release
+    doccano-rounds.jsonl  one line per Doccano annotation round (a pull that brought human labels in)
 
 Text lives apart from annotations so that annotation changes diff cleanly.  Both files are read as
 a stream (a merge join on the document id), so memory stays flat however large the corpus.  A write
@@ -43,6 +44,7 @@ DOCUMENTS = "documents.jsonl"
 ANNOTATIONS = "annotations.jsonl"
 MANIFEST = "manifest.json"
 CHANGELOG = "CHANGELOG.md"
+ROUNDS = "doccano-rounds.jsonl"
 LOCK = ".lock"
 KIND_ORDER = {"span": 0, "event": 1, "attribution": 2}
 DUMP = orjson.OPT_SORT_KEYS
@@ -218,6 +220,22 @@ class Corpus:
 
     def count(self) -> int:
         return sum(1 for _ in self.ids())
+
+    @property
+    def rounds_path(self) -> Path:
+        return self.path / ROUNDS
+
+    def rounds(self) -> list[dict[str, Any]]:
+        """The recorded Doccano annotation rounds, oldest first (an empty list when there were none)."""
+        return [rec for _, rec in iter_jsonl(self.rounds_path)] if self.rounds_path.exists() else []
+
+    def add_round(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Append an annotation round (numbered from 1) atomically and return it.  Caller holds :meth:`lock`."""
+        rounds = self.rounds()
+        record = {"round": len(rounds) + 1, **record}
+        with atomic_writer(self.rounds_path) as fh:
+            fh.writelines(dumps(r) for r in (*rounds, record))
+        return record
 
     def read_manifest(self) -> dict[str, Any] | None:
         if not self.manifest_path.exists():

@@ -156,6 +156,8 @@ def pull(corpus_path: Path, project_name: str, only_approved: bool, force: bool,
     else:
         say(f"{report.examples} example(s) read: {len(report.updated)} document(s) updated, {report.unchanged} "
             f"unchanged; annotators: {', '.join(report.annotators) or 'none'}")
+        if report.round:
+            say(f"recorded as Doccano annotation round {report.round} in {corpus.rounds_path}")
         if report.conflicts:
             say(f"{len(report.conflicts)} conflict(s) (changed locally since the push; "
                 f"{'overwritten' if force else 'not overwritten, use --force'}): {', '.join(report.conflicts[:5])}")

@@ -439,6 +439,7 @@ class PullReport:
     annotators: list[str] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
     rejects_path: str | None = None
+    round: int | None = None  # the annotation round this pull recorded (None: nothing new came in)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -482,6 +483,8 @@ def pull(client: DoccanoClient, project: dict, corpus: Corpus, schema: LabelSche
     if updates:
         with corpus.lock():
             corpus.write(updates.get(doc.id, doc) for doc in corpus.documents())
+            report.round = corpus.add_round({"time": _now(), "project": project["name"], "documents": len(report.updated),
+                                             "annotators": report.annotators})["round"]
     _write_rejects(corpus, report)
     return report
 
@@ -595,6 +598,10 @@ def _iso(value: str | None) -> str:
     if not value:
         return ""
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _now() -> str:
+    return _iso(datetime.now(timezone.utc).isoformat())
 
 
 def _layer(schema: LabelSchema, label: str) -> str | None:

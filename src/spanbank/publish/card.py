@@ -280,11 +280,21 @@ def _provenance(report: Any, manifest: dict[str, Any] | None) -> Iterator[str]:
     yield ""
     annotators = manifest.get("annotators")
     yield (f"Human annotators: {len(annotators)}." if annotators is not None else "Human annotators: not recorded.")
-    rounds = manifest.get("doccano_rounds")
-    yield (f"Doccano annotation rounds: {rounds}." if rounds is not None else
-           "Doccano annotation rounds: not recorded in the release manifest.")
+    yield _rounds(manifest)
     yield from _agreement(manifest.get("agreement"))
     yield ""
+
+
+def _rounds(manifest: dict[str, Any]) -> str:
+    """One sentence on the Doccano annotation rounds (a round = a pull that brought human labels in)."""
+    rounds, last = manifest.get("doccano_rounds"), manifest.get("doccano_last_round")
+    if rounds is None:
+        return "Doccano annotation rounds: not recorded in the release manifest."
+    if not rounds:
+        return "Doccano annotation rounds: none yet (the human labels, if any, were imported)."
+    tail = (f" The last one ({last['time'][:10]}) brought labels for {last['documents']} document(s) from "
+            f"{len(last['annotators'])} annotator(s).") if last else ""
+    return f"Doccano annotation rounds: {rounds} (each one a pull of reviewed labels from the labeling server).{tail}"
 
 
 def _agreement(agreement: dict[str, Any] | None) -> Iterator[str]:

@@ -263,6 +263,27 @@ def test_documents_from_dataset_round_trip(corpus, schema, tmp_path):
     same_documents(list(publish.documents_from_dataset(out)), list(corpus.documents()))
 
 
+def test_cli_import_hf_round_trips_into_a_new_corpus_and_is_a_no_op_on_the_original(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    back = open_corpus(tmp_path / "back")
+    result = run("import", "--format", "hf", out, "--corpus", back.path)
+    assert result.exit_code == 0, result.output
+    assert "3 document(s) read: 0 attached to existing documents, 3 added" in result.output
+    same_documents(list(back.documents()), list(corpus.documents()))
+    before = corpus.annotations_path.read_bytes()
+    again = run("import", "--format", "hf", out, "--corpus", corpus.path, "--json")
+    assert again.exit_code == 0, again.output
+    assert len(json.loads(again.stdout)["attached"]) == 3
+    assert corpus.annotations_path.read_bytes() == before  # the published sets are the ones already there
+    refused = run("import", "--format", "hf", out, "--corpus", back.path, "--set", "silver")
+    assert refused.exit_code == 1 and "apply to brat and conll" in refused.stderr
+    missing = run("import", "--format", "hf", tmp_path / "nowhere", "--corpus", back.path)
+    assert missing.exit_code == 1 and "no such file or folder" in missing.stderr
+    offline = run("import", "--format", "hf", "no-such-org/no-such-dataset", "--corpus", back.path)
+    assert offline.exit_code == 1 and "cannot load the dataset no-such-org/no-such-dataset" in offline.stderr
+
+
 ALPHABET = st.sampled_from(list("abcXYZ q\u0323\u0301e\u00e9\U0001f44d\U0001f3fd\U0001f642\u200d\n"))
 
 

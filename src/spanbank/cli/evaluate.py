@@ -10,7 +10,7 @@ import click
 from .. import evaluate as evaluate_mod
 from .. import formats
 from ..errors import InputError
-from ..model import LAYERS
+from ..model import GOLD, LAYERS
 from ..schema import load_schema
 from ..store import open_corpus
 from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
@@ -61,27 +61,39 @@ def evaluate_cmd(gold_path, pred_path, gold_set, pred_set, layers, maps, no_labe
 
 
 @click.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["brat", "conll"]), required=True, help="Input format.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["brat", "conll", "hf"]), required=True,
+              help="Input format (hf: a dataset built by `spanbank build`, a local folder or a Hub id).")
 @click.option("--label-map", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="YAML {entities: {...}, events: {...}, roles: {...}, attribution: {...}} mapping labels onto the schema.")
 @click.option("--annotator", default=None, help="Credit this human annotator (provenance kind human); default 'import'.")
-@click.option("--set", "set_name", default="gold", show_default=True, help="Annotation set to fill (replaced per document).")
+@click.option("--set", "set_name", default=None,
+              help="Annotation set to fill (replaced per document); default gold.  hf keeps the published set names.")
 @click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Label schema YAML (default: schema/spanbank.yaml).")
 @corpus_option
 @json_option
 @handle_errors
 def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_path, as_json):
-    """Import brat standoff or CoNLL/IOB2 annotations into the corpus.
+    """Import brat standoff, CoNLL/IOB2 or a built Hugging Face dataset into the corpus.
 
     \b
     Example:
       spanbank import --format brat corpus/gold/ --annotator seed-annotator
       spanbank import --format brat ../shared/eval/gum-news-brat --label-map schema/label-maps/gum.yaml --corpus /tmp/gum
       spanbank import --format conll train.conll --set gold
+      spanbank import --format hf dist/hf --corpus /tmp/roundtrip
     A document whose normalized text is already in the corpus gets the set attached; others are added.
+    A dataset (hf) brings each document's published set (gold or silver) with its provenance.
     """
+    if fmt == "hf" and (label_map or annotator or set_name):
+        raise InputError("--label-map, --annotator and --set apply to brat and conll; a dataset keeps its own labels, "
+                         "provenance and set names", value=fmt, hint="drop those options for --format hf")
+    missing = [p for p in paths if not p.exists() and (fmt != "hf" or p.is_absolute() or str(p).count("/") != 1)]
+    if missing:
+        raise InputError("no such file or folder", path=str(missing[0]),
+                         hint="check the path" + (" (or give a Hub dataset id ORG/NAME)" if fmt == "hf" else ""))
+    set_name = set_name or GOLD
     options = formats.ImportOptions(
         schema=load_schema(schema_path), label_map=formats.load_label_map(label_map), set_name=set_name,
         annotator=annotator, time=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
@@ -93,8 +105,9 @@ def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_p
     if as_json:
         emit_json(report.as_dict())
         return
+    sets = "published sets" if fmt == "hf" else f"set {set_name!r}"
     say(f"{len(imported)} document(s) read: {len(report.attached)} attached to existing documents, "
-        f"{len(report.added)} added to {corpus.path}; set {set_name!r}: {report.spans} spans, {report.events} events, "
+        f"{len(report.added)} added to {corpus.path}; {sets}: {report.spans} spans, {report.events} events, "
         f"{report.attributions} attributions")
     for message in report.dropped[:20]:
         say(f"dropped: {message}")

@@ -112,9 +112,10 @@ class Imported:
     segmented: bool = False
 
     @property
-    def annotation_set(self) -> AnnotationSet:
-        (aset,) = self.document.annotations.values()
-        return aset
+    def annotation_set(self) -> AnnotationSet | None:
+        """The imported set (None for a document that comes without one: a published one without annotations)."""
+        sets = list(self.document.annotations.values())
+        return sets[0] if sets else None
 
 
 @dataclass
@@ -126,7 +127,9 @@ class ImportReport:
     attributions: int = 0
     dropped: list[str] = field(default_factory=list)  # "file:line: what and why"
 
-    def count(self, aset: AnnotationSet) -> None:
+    def count(self, aset: AnnotationSet | None) -> None:
+        if aset is None:
+            return
         self.spans += len(aset.spans)
         self.events += len(aset.events)
         self.attributions += len(aset.attributions)
@@ -138,10 +141,10 @@ class ImportReport:
 
 def read_paths(fmt: str, paths: Iterable[str | Path], options: ImportOptions,
                report: ImportReport | None = None) -> Iterator[Imported]:
-    """Every document in ``paths`` (files or folders) read in format ``fmt`` (``brat`` or ``conll``)."""
-    from . import brat, conll
+    """Every document in ``paths`` (files or folders) read in format ``fmt`` (``brat``, ``conll`` or ``hf``)."""
+    from . import brat, conll, hf
 
-    readers = {"brat": brat.read_paths, "conll": conll.read_paths}
+    readers = {"brat": brat.read_paths, "conll": conll.read_paths, "hf": hf.read_paths}
     if fmt not in readers:
         raise InputError(f"unknown import format {fmt!r}", value=fmt, allowed=sorted(readers))
     return readers[fmt](paths, options, report)
@@ -166,7 +169,7 @@ def import_documents(existing: Iterable[Document], imported: Iterable[Imported],
         item = pending.pop(doc.id, None)
         if item is not None:
             report.attached.append(doc.id)
-            doc = doc.with_set(item.annotation_set)
+            doc = _attach(doc, item)
         if progress:
             progress(1)
         yield doc
@@ -180,10 +183,15 @@ def _new_documents(items: Iterable[Imported], report: ImportReport,
     articles = (ingest.Article(text=i.document.text, origin=i.document.origin) for i in raw)
     for item, doc in zip(raw, ingest.segment_articles(articles)):
         report.added.append(doc.id)
-        yield doc.with_set(item.annotation_set)
+        yield _attach(doc, item)
     for item in items:
         if item.segmented:
             report.added.append(item.document.id)
-            yield item.document.with_set(item.annotation_set)
+            yield _attach(item.document, item)
     if progress:
         progress(len(items))
+
+
+def _attach(doc: Document, item: Imported) -> Document:
+    aset = item.annotation_set
+    return doc if aset is None else doc.with_set(aset)

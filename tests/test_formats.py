@@ -305,6 +305,38 @@ def test_import_documents_replaces_the_set_and_adds_new_documents(seed_corpus, t
     assert "annotator/ann" not in next(d for d in docs if d.id == seed.id).annotations
 
 
+def test_import_staged_merges_by_id_attaches_sets_and_keeps_bare_documents_sets(seed_corpus, tmp_path):
+    from spanbank import ingest
+    from spanbank.formats import Imported, import_staged
+    from spanbank.model import Origin
+
+    seed = next(seed_corpus.documents())
+    before = set(seed.annotations)
+    prov = Provenance("bob", "gold", "2026-11-27T00:00:00Z", "human")
+    start = seed.text.index("Baghdad")
+    span = seed.make_span("b1", start, start + 7, "GPE", "entities", prov)
+    texts = [f"Report {i} from Erbil." for i in range(5)]
+    new = [ingest.to_document(ingest.Article(t, Origin(f"{i}.txt", "0" * 64)), [(0, len(t))], [(0, 6)])
+           for i, t in enumerate(texts)]
+    items = [Imported(seed.without_sets().with_set(AnnotationSet("annotator/bob", (span,))), "ds", segmented=True),
+             *(Imported(d, "ds", segmented=True) for d in reversed(new))]  # not in id order
+    report = ImportReport()
+    with seed_corpus.lock():
+        assert import_staged(seed_corpus, items, report) == 6
+    docs = list(seed_corpus.documents())
+    assert [d.id for d in docs] == sorted(d.id for d in docs)
+    assert report.attached == [seed.id] and sorted(report.added) == sorted(d.id for d in new)
+    merged = next(d for d in docs if d.id == seed.id)
+    assert set(merged.annotations) == before | {"annotator/bob"}
+    assert [s.text for s in merged.annotations["annotator/bob"].spans] == ["Baghdad"]
+    bare = ImportReport()
+    with seed_corpus.lock():
+        import_staged(seed_corpus, [Imported(seed.without_sets(), "ds", segmented=True)], bare)
+    after = next(d for d in seed_corpus.documents() if d.id == seed.id)
+    assert bare.attached == [seed.id] and set(after.annotations) == set(merged.annotations)
+    assert not list(seed_corpus.path.glob(".import-*"))
+
+
 ALPHABET = "ab é\u0301q\u0301👍\u200d🏽\n\t,.\u2028\x85"
 
 

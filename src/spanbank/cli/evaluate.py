@@ -99,14 +99,18 @@ def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_p
         annotator=annotator, time=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
     corpus = open_corpus(corpus_path)
     report = formats.ImportReport()
-    imported = list(formats.read_paths(fmt, paths, options, report))
     with corpus.lock(), progress_bar("import") as advance:
-        corpus.write(formats.import_documents(corpus.documents(), imported, report, advance))
+        if fmt == "hf":  # a dataset can be as large as a corpus: staged on disk, merged by id
+            formats.import_staged(corpus, formats.read_paths(fmt, paths, options, report), report, advance)
+        else:
+            imported = list(formats.read_paths(fmt, paths, options, report))
+            corpus.write(formats.import_documents(corpus.documents(), imported, report, advance))
     if as_json:
         emit_json(report.as_dict())
         return
     sets = "published sets" if fmt == "hf" else f"set {set_name!r}"
-    say(f"{len(imported)} document(s) read: {len(report.attached)} attached to existing documents, "
+    read = len(report.attached) + len(report.added)
+    say(f"{read} document(s) read: {len(report.attached)} attached to existing documents, "
         f"{len(report.added)} added to {corpus.path}; {sets}: {report.spans} spans, {report.events} events, "
         f"{report.attributions} attributions")
     for message in report.dropped[:20]:

@@ -11,6 +11,7 @@ kind='human' with an annotator name else 'import', detail='<file>:<line>')``.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -20,6 +21,7 @@ import yaml
 from .. import ingest
 from ..errors import InputError
 from ..model import GOLD, ATTRIBUTION_ROLES, AnnotationSet, Document, LabelSchema, Provenance, set_status
+from ..store import Corpus, open_corpus
 
 MAP_SECTIONS = ("entities", "events", "roles", "attribution")
 # PolNeAR and most brat attribution projects write Source / Cue / Content.
@@ -174,6 +176,50 @@ def import_documents(existing: Iterable[Document], imported: Iterable[Imported],
             progress(1)
         yield doc
     yield from _new_documents(pending.values(), report, progress)
+
+
+def import_staged(corpus: Corpus, imported: Iterable[Imported], report: ImportReport,
+                  progress: Callable[[int], None] | None = None) -> int:
+    """:func:`import_documents` for segmented documents, with bounded memory (a dataset of any size).
+
+    The imported documents are written as a sorted corpus beside ``corpus`` first (the store spills
+    to disk and sorts ids only), then merge-joined with ``corpus`` by id.  Caller holds the lock.
+    Returns the number of documents written.
+    """
+    def staged_documents() -> Iterator[Document]:
+        for item in imported:
+            if not item.segmented:
+                raise InputError("a staged import needs segmented documents", path=item.source,
+                                 hint="use import_documents for brat")
+            report.count(item.annotation_set)
+            yield item.document
+
+    corpus.path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=corpus.path, prefix=".import-") as tmp:
+        staged = open_corpus(Path(tmp))
+        staged.write(staged_documents())
+        return corpus.write(_merge_staged(corpus.documents() if corpus.exists() else iter(()), staged.documents(),
+                                          report), progress)
+
+
+def _merge_staged(existing: Iterator[Document], staged: Iterator[Document], report: ImportReport) -> Iterator[Document]:
+    """Both streams sorted by id: existing documents get the staged one's sets; the others are added."""
+    new = next(staged, None)
+    for doc in existing:
+        while new is not None and new.id < doc.id:
+            report.added.append(new.id)
+            yield new
+            new = next(staged, None)
+        if new is not None and new.id == doc.id:
+            report.attached.append(doc.id)
+            for aset in new.annotations.values():
+                doc = doc.with_set(aset)
+            new = next(staged, None)
+        yield doc
+    while new is not None:
+        report.added.append(new.id)
+        yield new
+        new = next(staged, None)
 
 
 def _new_documents(items: Iterable[Imported], report: ImportReport,

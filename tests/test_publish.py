@@ -364,6 +364,19 @@ def test_split_of_is_stable_and_follows_ratios():
     assert {publish.split_of(i, (0.0, 0.0, 1.0)) for i in ids[:50]} == {"test"}
 
 
+def test_block_reader_threads_stop_when_the_consumer_stops_early(corpus):
+    import threading
+
+    from spanbank.publish.read import blocks
+
+    it = blocks(corpus, block_size=1)  # one document per block
+    first = next(it)
+    assert first.docs.num_rows == 1
+    assert [t.name for t in threading.enumerate()].count("spanbank-read") == 3  # blocks + one parser per file
+    it.close()
+    assert "spanbank-read" not in [t.name for t in threading.enumerate()]
+
+
 def test_split_indices_follow_the_documented_formula_forever():
     """The split function is part of the dataset's contract: pinned here against its definition."""
     ids = [f"doc-{i:016x}" for i in range(3000)] + ["\u00e9\U0001f642", ""]

@@ -3,8 +3,9 @@
 Both files are cut into blocks of whole lines and each block is parsed with ``pyarrow.json``
 (explicit schema, so no type inference: a date stays the string it is), each file on its own
 thread.  ``annotations.jsonl`` is sorted by document id like the documents, so each block of
-documents maps to a contiguous run of annotation records, cut from the second stream.  Records are counted, not lines: ``line_of`` turns a record index back into
-a real file line (blank lines skipped) when an error has to name one.
+documents maps to a contiguous run of annotation records, cut from the second stream.  Records
+are counted, not lines: ``line_of`` turns a record index back into a real file line (blank lines
+skipped) when an error has to name one.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ def _prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
             put((None, None))
         except BaseException as exc:  # handed to the consumer, raised there
             put((None, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator stops here, on its own thread (nested readers stop theirs)
 
     thread = threading.Thread(target=produce, name="spanbank-read", daemon=True)
     thread.start()

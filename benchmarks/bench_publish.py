@@ -1,10 +1,11 @@
 """Benchmark `spanbank build` against the raw floor: pyarrow JSON parse + parquet write of the same files.
 
-Usage: uv run python benchmarks/bench_publish.py [N_DOCS] [--repeat R] (default 100000 documents, R = 1)
+Usage: uv run python benchmarks/bench_publish.py [N_DOCS] [--repeat R] (default 100000 documents, R = 3)
 
 Generates an N-document corpus (about 2 KB of text, ~12 entities, 3 events with arguments and 2
 attributions per document, silver; every 10th document also gold) in a temp folder (in a child
-process, so its memory stays out of ours), then times in this one process, each stage best of R:
+process, so its memory stays out of ours), then times in this one process R interleaved rounds of
+the three stages (so a slow spell of a shared machine hits them alike), keeping each stage's best:
 
 - floor, inferred: ``pyarrow.json.read_json`` of documents.jsonl and annotations.jsonl with type
   inference + ``pq.write_table`` (snappy) of each table;
@@ -147,17 +148,12 @@ def floor(folder: Path, out: Path, explicit: bool) -> None:
         del table
 
 
-def stage(name: str, run, repeat: int, mb: float) -> float:
-    """Best-of-``repeat`` seconds of ``run()``, printed with MB/s and the stage's peak RSS."""
-    best, peak, start = float("inf"), 0.0, 0.0
-    for _ in range(repeat):
-        start = reset_peak()
-        t = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t)
-        peak = max(peak, _status_mb("VmHWM"))
-    print(f"{name}: {best:.2f} s, {mb / best:.1f} MB/s, peak RSS {peak:.0f} MB (from {start:.0f} MB)")
-    return best
+def timed(run) -> tuple[float, float, float]:
+    """(seconds, peak RSS MB, RSS MB at the start) of one ``run()``."""
+    start = reset_peak()
+    t = time.perf_counter()
+    run()
+    return time.perf_counter() - t, _status_mb("VmHWM"), start
 
 
 def main(n: int, repeat: int) -> None:
@@ -171,18 +167,29 @@ def main(n: int, repeat: int) -> None:
         mb = sum(p.stat().st_size for p in (corpus.documents_path, corpus.annotations_path)) / 1e6
         print(f"corpus: {n} documents, {mb:.1f} MB JSONL (generated in {time.perf_counter() - t:.1f} s)")
         schema = load_schema()
-        inferred = stage("floor, inferred schema (read_json + write_table)",
-                         lambda: floor(corpus.path, work / "floor", False), repeat, mb)
-        explicit = stage("floor, explicit schema (read_json + write_table)",
-                         lambda: floor(corpus.path, work / "floor", True), repeat, mb)
         reports = []
-        built = stage("build (all four configs + card)",
-                      lambda: reports.append(publish.build(corpus, schema, work / "hf")), repeat, mb)
+        stages = {"floor, inferred schema (read_json + write_table)": lambda: floor(corpus.path, work / "floor", False),
+                  "floor, explicit schema (read_json + write_table)": lambda: floor(corpus.path, work / "floor", True),
+                  "build (all four configs + card)": lambda: reports.append(publish.build(corpus, schema, work / "hf"))}
+        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in stages}
+        for r in range(repeat):  # interleaved rounds: a slow spell of a shared machine hits every stage alike
+            for name, run in stages.items():
+                runs[name].append(timed(run))
+            inferred, explicit, built = (runs[name][-1][0] for name in stages)
+            print(f"round {r + 1}: " + ", ".join(f"{s:.2f} s" for s in (inferred, explicit, built))
+                  + f"; build / floor {built / min(inferred, explicit):.2f}x")
+        best = {}
+        for name, results in runs.items():
+            best[name] = min(s for s, _, _ in results)
+            peak = max(p for _, p, _ in results)
+            print(f"{name}: {best[name]:.2f} s, {mb / best[name]:.1f} MB/s, peak RSS {peak:.0f} MB "
+                  f"(from {min(s for _, _, s in results):.0f} MB)")
         out_mb = sum(p.stat().st_size for p in (work / "hf").rglob("*.parquet")) / 1e6
         print(f"build output: {out_mb:.1f} MB parquet, rows {reports[-1].num_examples}")
+        inferred, explicit, built = best.values()
         base = min(inferred, explicit)
-        print(f"ratio build / floor: {built / base:.2f}x (target <= 1.5x; {built / inferred:.2f}x against the "
-              f"inferred floor)")
+        print(f"ratio build / floor (best of {repeat}): {built / base:.2f}x (target <= 1.5x; {built / inferred:.2f}x "
+              f"against the inferred floor)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -190,6 +197,6 @@ def main(n: int, repeat: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("n", nargs="?", type=int, default=100_000, help="documents to generate")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per stage (best is kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds of all stages (best is kept)")
     args = parser.parse_args()
     main(args.n, args.repeat)

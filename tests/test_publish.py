@@ -377,6 +377,60 @@ def test_block_reader_threads_stop_when_the_consumer_stops_early(corpus):
     assert "spanbank-read" not in [t.name for t in threading.enumerate()]
 
 
+def _pyarrow_tokens(chunk: bytes):
+    import pyarrow as pa
+    import pyarrow.json as paj
+
+    from spanbank.publish.read import DOCUMENTS
+
+    options = paj.ParseOptions(explicit_schema=DOCUMENTS, unexpected_field_behavior="ignore")
+    return paj.read_json(pa.BufferReader(chunk), parse_options=options).combine_chunks().column("tokens").chunk(0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 2**31 - 1), st.integers(0, 2**31 - 1)), max_size=6), min_size=1,
+                max_size=5))
+def test_split_tokens_decodes_canonical_lines_like_pyarrow(token_lists):
+    from spanbank.publish.tokens import split_tokens
+    from spanbank.store import dumps
+
+    chunk = b"".join(dumps({"id": f"d{i}", "text": 'a ,"tokens":[1] b', "title": None, "tokens": [list(t) for t in tokens]})
+                     for i, tokens in enumerate(token_lists))
+    kept, tokens = split_tokens(chunk)
+    assert tokens.equals(_pyarrow_tokens(chunk))
+    assert kept.count(b"\n") == len(token_lists) and b'"tokens":[[' not in kept
+    assert [json.loads(line) for line in kept.splitlines()] == [
+        {k: v for k, v in json.loads(line).items() if k != "tokens"} for line in chunk.splitlines()]
+
+
+@pytest.mark.parametrize("lines", [
+    [b'{"id":"a","tokens":[[0,1]]}', b'{"tokens":[[0,1]],"id":"b"}'],  # another key order
+    [b'{"id":"a","tokens":[[0, 1]]}'],  # whitespace
+    [b'{"id":"a","tokens":[[0,1]]}\r'],  # CRLF
+    [b'{"id":"a","tokens":[[0,1]]}', b""],  # a blank line
+    [b'{"id":"a"}'], [b'{"id":"a","tokens":null}'],  # no tokens
+    [b'{"id":"a","tokens":[[-1,1]]}'], [b'{"id":"a","tokens":[[01,2]]}'], [b'{"id":"a","tokens":[[0,2147483648]]}'],
+    [b'{"id":"a","tokens":[[0,1.5]]}'], [b'{"id":"a","tokens":[[,1]]}'], [b'{"id":"a","tokens":[5[0,1]]}'],
+    [b'{"id":"a","tokens":[[0,1,2]]}'], [b'{"id":"a","tokens":[[0,1]2]}'], [b'{"id":"a","tokens":[[0],[1]]}'],
+    [b'{"id":"a","origin":{"tokens":[[0,1]]}}'],  # a nested key, not the document's
+])
+def test_split_tokens_leaves_anything_else_to_pyarrow(lines):
+    from spanbank.publish.tokens import split_tokens
+
+    assert split_tokens(b"\n".join(lines) + b"\n") is None
+
+
+def test_build_of_a_non_canonical_documents_file_matches_the_canonical_build(corpus, schema, tmp_path):
+    publish.build(corpus, schema, tmp_path / "canonical")
+    lines = corpus.documents_path.read_text(encoding="utf-8").splitlines()
+    corpus.documents_path.write_text("".join(json.dumps(json.loads(line), ensure_ascii=False) + "\n" for line in lines),
+                                     encoding="utf-8")  # spaces after separators, keys in the same order
+    publish.build(corpus, schema, tmp_path / "spaced")
+    files = sorted(p.relative_to(tmp_path / "canonical") for p in (tmp_path / "canonical").rglob("*.parquet"))
+    for name in files:
+        assert pq.read_table(tmp_path / "spaced" / name).equals(pq.read_table(tmp_path / "canonical" / name)), name
+
+
 def test_split_indices_follow_the_documented_formula_forever():
     """The split function is part of the dataset's contract: pinned here against its definition."""
     ids = [f"doc-{i:016x}" for i in range(3000)] + ["\u00e9\U0001f642", ""]

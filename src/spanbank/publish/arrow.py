@@ -175,4 +175,9 @@ def take_bytes(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.
 
 def keyed(doc: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """Per-document sort keys: one global ascending array stands for every document's sorted offsets."""
-    return np.asarray(doc, np.int64) * BIG + np.clip(offset, -1, BIG - 1)
+    offset = np.asarray(offset, np.int64)
+    if len(offset) and (offset.min() < -1 or offset.max() >= BIG):  # (np.clip itself costs 10x these two scans)
+        offset = np.clip(offset, -1, BIG - 1)
+    key = np.left_shift(np.asarray(doc, np.int64), 32)  # doc * BIG
+    key += offset
+    return key

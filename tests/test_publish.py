@@ -520,6 +520,10 @@ def test_card_yaml_parses_and_numbers_match_data(corpus, schema, tmp_path):
     assert json.loads(example)["annotation_set"] in ("gold", "silver")
     assert "Inter-annotator agreement: not measured" in body
     assert meta["spanbank_build"]["version"] == "1.0.0"
+    from huggingface_hub import DatasetCard
+
+    text = (out / "README.md").read_text(encoding="utf-8")
+    assert text.split("---\n")[1].strip() == DatasetCard(text).data.to_yaml()  # huggingface_hub writes the same YAML
 
 
 def test_build_refuses_a_token_in_the_card(schema, tmp_path):

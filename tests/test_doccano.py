@@ -94,6 +94,15 @@ def make_corpus(path: Path, docs) -> object:
     return corpus
 
 
+def pushed_emoji_doc(client, schema, doccano_server, tmp_path):
+    """The emoji document in a fresh corpus, pushed to a new project: (doc, corpus, project, its example)."""
+    doc = emoji_doc()
+    corpus = make_corpus(tmp_path / "c", [doc])
+    project = new_project(client, schema)
+    sync.push(client, project, corpus, state=doccano_server.state)
+    return doc, corpus, project, next(client.examples(project["id"]))
+
+
 def server_copies(client, project) -> dict[str, int]:
     counts: dict[str, int] = {}
     for ex in client.examples(project["id"]):
@@ -262,11 +271,7 @@ def test_delete_examples_refuses_empty_selection(client, schema):
 
 
 def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_server, tmp_path):
-    doc = emoji_doc()
-    corpus = make_corpus(tmp_path / "c", [doc])
-    project = new_project(client, schema)
-    sync.push(client, project, corpus, state=doccano_server.state)
-    ex = next(client.examples(project["id"]))
+    doc, corpus, project, ex = pushed_emoji_doc(client, schema, doccano_server, tmp_path)
     types = {t["text"]: t["id"] for t in client.label_types(project["id"], "span")}
     rtypes = {t["text"]: t["id"] for t in client.label_types(project["id"], "relation")}
     u16 = sync.Utf16(doc.text)
@@ -325,11 +330,7 @@ def test_pull_untouched_examples_cost_no_per_example_calls(client, schema, docca
 
 
 def test_pull_conflict_needs_force_and_changed_text_is_an_error(client, schema, doccano_server, tmp_path):
-    doc = emoji_doc()
-    corpus = make_corpus(tmp_path / "c", [doc])
-    project = new_project(client, schema)
-    sync.push(client, project, corpus, state=doccano_server.state)
-    ex = next(client.examples(project["id"]))
+    doc, corpus, project, ex = pushed_emoji_doc(client, schema, doccano_server, tmp_path)
     stamp = time.time_ns() % 10**6
     with annotator(client, doccano_server, project, f"ann3x{stamp}") as ann3:
         ann3.toggle_confirmed(project["id"], ex["id"])

@@ -391,12 +391,13 @@ def _pyarrow_tokens(chunk: bytes):
 @given(st.lists(st.lists(st.tuples(st.integers(0, 2**31 - 1), st.integers(0, 2**31 - 1)), max_size=6), min_size=1,
                 max_size=5))
 def test_split_tokens_decodes_canonical_lines_like_pyarrow(token_lists):
+    from spanbank.publish.read import PAIRS
     from spanbank.publish.tokens import split_tokens
     from spanbank.store import dumps
 
     chunk = b"".join(dumps({"id": f"d{i}", "text": 'a ,"tokens":[1] b', "title": None, "tokens": [list(t) for t in tokens]})
                      for i, tokens in enumerate(token_lists))
-    kept, tokens = split_tokens(chunk)
+    kept, tokens = split_tokens(chunk, PAIRS)
     assert tokens.equals(_pyarrow_tokens(chunk))
     assert kept.count(b"\n") == len(token_lists) and b'"tokens":[[' not in kept
     assert [json.loads(line) for line in kept.splitlines()] == [
@@ -415,9 +416,10 @@ def test_split_tokens_decodes_canonical_lines_like_pyarrow(token_lists):
     [b'{"id":"a","origin":{"tokens":[[0,1]]}}'],  # a nested key, not the document's
 ])
 def test_split_tokens_leaves_anything_else_to_pyarrow(lines):
+    from spanbank.publish.read import PAIRS
     from spanbank.publish.tokens import split_tokens
 
-    assert split_tokens(b"\n".join(lines) + b"\n") is None
+    assert split_tokens(b"\n".join(lines) + b"\n", PAIRS) is None
 
 
 def test_build_of_a_non_canonical_documents_file_matches_the_canonical_build(corpus, schema, tmp_path):

@@ -23,7 +23,6 @@ Rules, per document, among the annotators who labelled it (non-empty set):
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from .model import (
     Provenance,
     Span,
     annotator_set,
+    utc_now,
 )
 
 STRATEGIES = ("unanimous", "majority")
@@ -285,10 +285,6 @@ def _parent(vote: _Vote, ident: Identity) -> Identity | None:
 # --- the verb -----------------------------------------------------------------------------------
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def _is_own(gold: AnnotationSet, adjudicator: str) -> bool:
     """True when every item of ``gold`` was made by an earlier adjudication of this adjudicator."""
     provs = [s.provenance for s in gold.spans] + [e.provenance for e in gold.events] + \
@@ -312,7 +308,7 @@ def adjudicate(docs: Iterable[Document], *, adjudicator: str, annotators: Sequen
         raise InputError("adjudication needs the adjudicator's name", hint="pass --adjudicator NAME")
     report = report if report is not None else AdjudicationReport()
     report.strategy, report.adjudicator = strategy, adjudicator
-    time = time or _now()
+    time = time or utc_now()
     for doc in docs:
         if progress:
             progress(1)

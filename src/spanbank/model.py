@@ -18,6 +18,7 @@ carries its provenance.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Mapping
@@ -58,6 +59,11 @@ def offset_problem(text: str, start: object, end: object, span_text: object = No
     if span_text is not None and text[start:end] != span_text:
         return f"span [{start}, {end}) text {span_text!r} does not match the document text {text[start:end]!r}"
     return None
+
+
+def utc_now() -> str:
+    """The current time as :attr:`Provenance.time` writes it: ISO 8601, UTC, seconds, ``Z``."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

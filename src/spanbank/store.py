@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import heapq
 import os
 import tempfile
 from dataclasses import dataclass
@@ -321,11 +320,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def merge_sorted(*streams: Iterable[Document]) -> Iterator[Document]:
-    """Merge id-sorted document streams (used to add documents to an existing corpus)."""
-    return heapq.merge(*streams, key=lambda d: d.id)
 
 
 def open_corpus(path: str | os.PathLike[str]) -> Corpus:

@@ -19,14 +19,13 @@ Rules:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .. import nlp
 from ..errors import SpanbankError
-from ..model import LAYERS, SILVER, AnnotationSet, Document, LabelSchema, Provenance, Span
+from ..model import LAYERS, SILVER, AnnotationSet, Document, LabelSchema, Provenance, Span, utc_now
 from .registry import DEFAULTS, Annotator, Output, Parsed, create
 
 DEFAULT_MODEL = nlp.DEFAULT_MODEL
@@ -80,7 +79,7 @@ def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: st
     pipeline = nlp.load_model(model)
     annotators = [create(DEFAULTS[layer], schema, pipeline) for layer in wanted]
     detail = nlp.model_info(pipeline)
-    time = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    time = now or utc_now()
     report = report if report is not None else AnnotateReport()
     report.agents.update({a.name: detail for a in annotators})
     provenance = {a.name: Provenance(a.name, SILVER, time, "machine", detail) for a in annotators}

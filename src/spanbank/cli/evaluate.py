@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -10,7 +9,7 @@ import click
 from .. import evaluate as evaluate_mod
 from .. import formats
 from ..errors import InputError
-from ..model import GOLD, LAYERS
+from ..model import GOLD, LAYERS, utc_now
 from ..schema import load_schema
 from ..store import open_corpus
 from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
@@ -96,7 +95,7 @@ def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_p
     set_name = set_name or GOLD
     options = formats.ImportOptions(
         schema=load_schema(schema_path), label_map=formats.load_label_map(label_map), set_name=set_name,
-        annotator=annotator, time=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
+        annotator=annotator, time=utc_now())
     corpus = open_corpus(corpus_path)
     report = formats.ImportReport()
     with corpus.lock(), progress_bar("import") as advance:

@@ -50,6 +50,7 @@ from ..model import (
     Provenance,
     Span,
     annotator_set,
+    utc_now,
 )
 from ..schema import render_guidelines
 from ..store import Corpus, atomic_writer
@@ -483,7 +484,7 @@ def pull(client: DoccanoClient, project: dict, corpus: Corpus, schema: LabelSche
     if updates:
         with corpus.lock():
             corpus.write(updates.get(doc.id, doc) for doc in corpus.documents())
-            report.round = corpus.add_round({"time": _now(), "project": project["name"], "documents": len(report.updated),
+            report.round = corpus.add_round({"time": utc_now(), "project": project["name"], "documents": len(report.updated),
                                              "annotators": report.annotators})["round"]
     _write_rejects(corpus, report)
     return report
@@ -598,10 +599,6 @@ def _iso(value: str | None) -> str:
     if not value:
         return ""
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _now() -> str:
-    return _iso(datetime.now(timezone.utc).isoformat())
 
 
 def _layer(schema: LabelSchema, label: str) -> str | None:

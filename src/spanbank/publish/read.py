@@ -151,7 +151,7 @@ def _batches(path: Path, schema: pa.Schema, block_size: int) -> Iterator[pa.Reco
 
 def _parse(chunk: bytes, schema: pa.Schema, options: paj.ParseOptions) -> pa.RecordBatch:
     """One block of lines as one record batch; documents' ``tokens`` through the fast path when it applies."""
-    fast = split_tokens(chunk) if schema is DOCUMENTS else None
+    fast = split_tokens(chunk, schema.field("tokens").type) if schema is DOCUMENTS else None
     table = paj.read_json(pa.BufferReader(fast[0] if fast else chunk), parse_options=options,
                           read_options=paj.ReadOptions(use_threads=False, block_size=len(chunk) + 1))
     batch = table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], schema)

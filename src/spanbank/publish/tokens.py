@@ -4,9 +4,9 @@
 documents.jsonl and nearly 90% of pyarrow's JSON parse time for it.  The store writes every
 document as one line with sorted keys, so ``"tokens"`` is the last key: a line ends with
 ``,"tokens":[[s,e],...]}``.  :func:`split_tokens` cuts that tail off each line of a block, checks
-it strictly (only digits, brackets and commas, in exactly the ``[[a,b],[c,d]]`` shape, numbers of
-at most 10 digits) and decodes the numbers with vectorized digit arithmetic; the rest of the line
-goes to pyarrow as before.  Anything else (another key order, whitespace, CRLF, blank lines, a
+it strictly (only digits, brackets and commas, in exactly the ``[[a,b],[c,d]]`` shape, every slot
+holding one number of at most 10 digits without a leading zero) and decodes the numbers in one
+``pyarrow.compute.cast`` of the digit runs; the rest of the line goes to pyarrow as before.  Anything else (another key order, whitespace, CRLF, blank lines, a
 null or missing ``tokens``, a malformed pair) returns None and the caller parses the whole block
 with pyarrow, which also reports errors by file line.  The sequence ``,"tokens":[`` cannot occur
 inside a JSON string (its quote would be escaped), so the cut is exact.
@@ -20,7 +20,6 @@ import pyarrow.compute as pc
 
 MARKER = b',"tokens":['
 DIGITS = b"0123456789"
-PAIRS = pa.list_(pa.list_(pa.int64()))
 
 
 def _shape(pairs: int) -> bytes:
@@ -28,8 +27,8 @@ def _shape(pairs: int) -> bytes:
     return b"[" + (b"[,]," * pairs)[:-1] + b"]"
 
 
-def split_tokens(chunk: bytes) -> tuple[bytes, pa.ListArray] | None:
-    """(the chunk's lines without their ``tokens`` tail, the tokens as ``list<list<int64>>``), or None.
+def split_tokens(chunk: bytes, type_: pa.ListType) -> tuple[bytes, pa.ListArray] | None:
+    """(the chunk's lines without their ``tokens`` tail, the tokens as ``type_``), or None.
 
     ``chunk`` is whole lines ending with ``\n``.  The returned lines end with ``}\n`` each, so
     pyarrow parses them into the same rows, in the same order.
@@ -56,7 +55,7 @@ def split_tokens(chunk: bytes) -> tuple[bytes, pa.ListArray] | None:
     outer = np.zeros(len(pairs) + 1, np.int32)
     np.cumsum(pairs, out=outer[1:])
     inner = pa.ListArray.from_arrays(pa.array(np.arange(0, len(numbers) + 1, 2, dtype=np.int32)), numbers)
-    return kept, pa.ListArray.from_arrays(pa.array(outer), inner, type=PAIRS)
+    return kept, pa.ListArray.from_arrays(pa.array(outer), inner, type=type_)
 
 
 def _numbers(text: np.ndarray, digits: bytes, count: int) -> pa.Array | None:

@@ -25,7 +25,7 @@ from spanbank.model import (GOLD, SILVER, AnnotationSet, Argument, Attribution, 
 from spanbank.publish.build import split_indices
 from spanbank.publish.features import dataset_features
 from spanbank.schema import load_schema
-from spanbank.store import annotation_records, document_record, open_corpus
+from spanbank.store import annotation_records, document_record, manifest_seal, open_corpus, sha256_file
 
 import datasets  # noqa: E402  (after conftest set the offline HF environment)
 
@@ -603,10 +603,20 @@ def test_publish_refuses_validation_failures(schema, tmp_path):
     bad = synthetic(2)
     bad[0] = Document(**{**bad[0].__dict__, "date": "2021-13-45"})
     with corpus.lock():
-        corpus.write(bad)
+        corpus.write(synthetic(2))
     release.release(corpus, schema, git=False)
     publish.build(corpus, schema, tmp_path / "hf")
-    with pytest.raises(PublishError, match=r"validation found 1 problem\(s\):\n.*2021-13-45"):
+    with corpus.lock():  # a release made before releases validated: its manifest and build match invalid files
+        corpus.write(bad)
+    released = json.loads(corpus.manifest_path.read_text())["files"]
+    for path in (corpus.manifest_path, tmp_path / "hf" / "README.md"):
+        text = path.read_text()
+        for name in ("documents.jsonl", "annotations.jsonl"):
+            text = text.replace(released[name], sha256_file(corpus.path / name))
+        path.write_text(text)
+    manifest = json.loads(corpus.manifest_path.read_text())
+    corpus.manifest_path.write_text(json.dumps({**manifest, "seal": manifest_seal(manifest)}))
+    with pytest.raises(PublishError, match=r"does not validate: 1 problem\(s\); .*:\n.*2021-13-45"):
         publish.publish(corpus, schema, tmp_path / "hf", "org/news", dry_run=True)
 
 
@@ -628,9 +638,14 @@ def test_cli_build_names_the_bad_span(corpus, tmp_path):
     path.write_text("".join(lines), encoding="utf-8")
     result = run("build", "--corpus", corpus.path, "--out", tmp_path / "hf")
     assert result.exit_code == 1
-    assert f"error: {path}:{n + 1}: document " in result.stderr
-    assert "does not slice the text to 'Bagdad!' (the text there is 'Baghdad')" in result.stderr
-    assert "fix the span's offsets or text" in result.stderr
+    assert f"error: {corpus.path} does not validate: 1 problem(s); " in result.stderr  # the gate, before the build
+    assert f"\n  {path}:{n + 1}: span 'T3': span [" in result.stderr
+    assert "text 'Bagdad!' does not match the document text 'Baghdad'" in result.stderr
+    assert not (tmp_path / "hf").exists()
+    with pytest.raises(PublishError) as caught:  # the build's own check, for library callers that skip the gate
+        publish.build(corpus, load_schema(), tmp_path / "hf")
+    assert str(caught.value).startswith(f"{path}:{n + 1}: document ")
+    assert "does not slice the text to 'Bagdad!' (the text there is 'Baghdad')" in str(caught.value)
     assert not (tmp_path / "hf").exists()
 
 

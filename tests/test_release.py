@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from spanbank import release
 from spanbank.cli import main
+from spanbank.errors import CorpusError
 from spanbank.model import AnnotationSet, Provenance
 from spanbank.schema import load_schema
 from spanbank.store import open_corpus
@@ -96,7 +97,7 @@ def test_release_refuses_invalid_corpus(seed_corpus):
         fh.write(json.dumps({"doc": next(seed_corpus.ids()), "set": "silver", "kind": "span", "id": "x", "layer": "entities",
                              "label": "PER", "start": 5, "end": 2, "text": "", "prov": {"agent": "a", "status": "silver"}}) + "\n")
     result = run("release", "--corpus", seed_corpus.path, "--no-git")
-    assert result.exit_code == 1 and "not released: 1 validation problem(s)" in result.output
+    assert result.exit_code == 1 and "not released: " in result.output and "does not validate: 1 problem(s)" in result.output
     assert seed_corpus.read_manifest() is None
 
 
@@ -136,3 +137,38 @@ def test_release_counts_doccano_rounds_in_manifest_changelog_and_card(seed_corpu
     card = (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
     assert ("Doccano annotation rounds: 2 (each one a pull of reviewed labels from the labeling server). The last "
             "one (2026-11-27) brought labels for 1 document(s) from 2 annotator(s).") in card
+
+
+def _edit_manifest(corpus, seal):
+    """Change the released hash of annotations.jsonl by hand; ``seal=False`` also drops the seal (an older manifest)."""
+    manifest = json.loads(corpus.manifest_path.read_text())
+    manifest["files"]["annotations.jsonl"] = "0" * 64
+    if not seal:
+        manifest.pop("seal")
+    corpus.manifest_path.write_text(json.dumps(manifest, indent=2))
+    return corpus.manifest_path.read_bytes()
+
+
+@pytest.mark.parametrize("seal", [True, False], ids=["sealed", "unsealed"])
+def test_release_refuses_a_hand_edited_manifest_in_git(repo, seal):
+    corpus = open_corpus(repo / "corpus")
+    assert run("ingest", SEEDS, "--corpus", corpus.path).exit_code == 0
+    assert run("release", "--corpus", corpus.path).exit_code == 0
+    edited = _edit_manifest(corpus, seal)
+    result = run("release", "--corpus", corpus.path)
+    assert result.exit_code == 1
+    assert "manifest.json: edited by hand after release 1.0.0: " in result.output
+    assert ("nothing was released" if not seal else "nothing was written") in result.output
+    assert "git checkout corpus-vX.Y.Z -- corpus/manifest.json" in result.output
+    assert corpus.manifest_path.read_bytes() == edited and "1.0.1" not in corpus.changelog_path.read_text()
+    assert subprocess.run(["git", "tag"], cwd=repo, capture_output=True, text=True).stdout.split() == ["corpus-v1.0.0"]
+    subprocess.run(["git", "checkout", "corpus-v1.0.0", "--", "corpus/manifest.json"], cwd=repo, check=True)
+    assert "nothing to release: corpus is at 1.0.0" in run("release", "--corpus", corpus.path).output
+
+
+def test_release_refuses_a_hand_edited_manifest_without_git(seed_corpus):
+    assert run("release", "--corpus", seed_corpus.path, "--no-git").exit_code == 0
+    _edit_manifest(seed_corpus, seal=True)
+    with pytest.raises(CorpusError, match="edited by hand after release 1.0.0: its seal does not match its content"):
+        release.release(seed_corpus, load_schema(), git=False)
+    assert json.loads(seed_corpus.manifest_path.read_text())["version"] == "1.0.0"

@@ -87,3 +87,43 @@ def test_documents_bad_json_names_file_and_line(seed_corpus):
         fh.write("{broken\n")
     with pytest.raises(CorpusError, match=r"annotations.jsonl:1: not valid JSON"):
         list(seed_corpus.documents())
+
+
+def test_write_keeps_file_modes(seed_corpus):
+    """A rewrite goes through a 0600 temp file: the files keep their mode, new files get 0666 less the umask."""
+    import os
+    import stat
+
+    seed_corpus.documents_path.chmod(0o644)
+    seed_corpus.annotations_path.chmod(0o640)
+    with seed_corpus.lock():
+        seed_corpus.write(list(seed_corpus.documents()))
+        seed_corpus.write_text("NEW.md", "new\n")
+    assert stat.S_IMODE(seed_corpus.documents_path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(seed_corpus.annotations_path.stat().st_mode) == 0o640
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE((seed_corpus.path / "NEW.md").stat().st_mode) == 0o666 & ~mask
+
+
+def test_read_manifest_bad_json_names_file_line_column(seed_corpus):
+    seed_corpus.manifest_path.write_text('{\n  "version": "1.0.0",\n  "files": {oops}\n}\n')
+    with pytest.raises(CorpusError) as caught:
+        seed_corpus.read_manifest()
+    assert str(caught.value).startswith(f"{seed_corpus.manifest_path}:3:13: not valid JSON: ")
+    assert "restore it from git" in str(caught.value)
+
+
+def test_documents_bad_annotation_names_the_annotation_line(seed_corpus):
+    """A span whose offsets do not fit is reported at its annotations.jsonl line, not at the document's line."""
+    import json
+
+    doc_id = next(seed_corpus.ids())
+    prov = {"agent": "a", "status": "silver"}
+    lines = [{"doc": doc_id, "set": "silver", "kind": "span", "id": f"s{i}", "layer": "entities", "label": "PER",
+              "start": 0, "end": 1, "text": "A", "prov": prov} for i in range(4)]
+    lines.append({**lines[0], "id": "s9", "start": 5, "end": 2})
+    seed_corpus.annotations_path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    with pytest.raises(CorpusError) as caught:
+        list(seed_corpus.documents())
+    assert str(caught.value).startswith(f"{seed_corpus.annotations_path}:5: document {doc_id!r} cannot be read")

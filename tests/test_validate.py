@@ -99,3 +99,66 @@ def test_validate_orphan_annotation_and_manifest_hash(annotated):
     assert "annotations.jsonl has sha256" in result.output and "the manifest of 1.0.0 says" in result.output
     lenient = runner.invoke(main, ["validate", "--corpus", str(annotated.path), "--allow-unreleased"])
     assert "sha256" not in lenient.output and lenient.exit_code == 1
+
+
+def test_validate_duplicated_lines_in_both_files(annotated):
+    """A line written twice is a duplicate id, in documents.jsonl and in annotations.jsonl."""
+    ann = annotated.annotations_path.read_text().splitlines(keepends=True)
+    annotated.annotations_path.write_text("".join(ann[:2] + ann[1:]))
+    docs = annotated.documents_path.read_text()
+    annotated.documents_path.write_text(docs + docs)
+    messages = [str(p) for p in validate(annotated, load_schema())]
+    doc_id = json.loads(docs)["id"]
+    assert f"{annotated.documents_path}:2: document id {doc_id!r} is duplicate (ids must be unique and sorted)" in messages
+    assert any(m.startswith(f"{annotated.annotations_path}:3: id ") and "is used twice in set silver (first on line 2)" in m
+               for m in messages), messages
+
+
+def test_require_valid_refuses_with_file_line(annotated):
+    from spanbank.errors import CorpusError
+    from spanbank.validate import require_valid
+
+    require_valid(annotated, load_schema())
+    line = edit(annotated, "s1", lambda r: r.update(end=r["start"] - 1))
+    with pytest.raises(CorpusError) as caught:
+        require_valid(annotated, load_schema())
+    text = str(caught.value)
+    assert text.startswith(f"{annotated.path} does not validate: 1 problem(s); fix them (`spanbank validate` lists "
+                           "every one); nothing was written:\n")
+    assert f"\n  {annotated.annotations_path}:{line}: span 's1': span [" in text
+    assert len(caught.value.problems) == 1
+
+
+def test_validate_nul_in_text(annotated):
+    rec = json.loads(annotated.documents_path.read_text())
+    rec["text"] = rec["text"][:10] + "\x00" + rec["text"][11:]
+    annotated.documents_path.write_text(json.dumps(rec) + "\n")
+    messages = [str(p) for p in validate(annotated, load_schema())]
+    assert any(m.startswith(f"{annotated.documents_path}:1: text has a NUL character at offset 10") for m in messages)
+
+
+def test_validate_broken_manifest_is_a_problem_with_line_and_column(annotated):
+    annotated.manifest_path.write_text('{"version": "1.0.0",\n "files": [}\n')
+    for unreleased_ok in (False, True):
+        problems = validate(annotated, load_schema(), unreleased_ok=unreleased_ok)
+        assert [str(p).split(": ")[0] for p in problems] == [f"{annotated.manifest_path}:2:12"]
+        assert "not valid JSON" in problems[0].message and "git checkout" in problems[0].message
+    runner = CliRunner()
+    for command in (["validate"], ["stats"], ["release", "--no-git"], ["build", "--out", str(annotated.path.parent / "hf")]):
+        result = runner.invoke(main, [*command, "--corpus", str(annotated.path)])
+        assert result.exit_code == 1, (command, result.output)
+        assert f"{annotated.manifest_path}:2:12" in result.output and "Traceback" not in result.output
+        assert not isinstance(result.exception, ValueError)
+    assert not (annotated.path.parent / "hf").exists()
+
+
+def test_validate_manifest_edited_by_hand(annotated):
+    runner = CliRunner()
+    assert runner.invoke(main, ["release", "--corpus", str(annotated.path), "--no-git"]).exit_code == 0
+    assert validate(annotated, load_schema()) == []
+    text = annotated.manifest_path.read_text()
+    digest = json.loads(text)["files"]["annotations.jsonl"]
+    annotated.manifest_path.write_text(text.replace(digest, "0" * 64))
+    problems = validate(annotated, load_schema(), unreleased_ok=True)
+    assert len(problems) == 1 and problems[0].message.startswith("edited by hand after release 1.0.0: its seal does not "
+                                                                 "match its content")

@@ -81,6 +81,12 @@ class Problem:
     path: str
     line: int | None
     message: str
+    offset: int | None = None  # column (code points) in the line, where one is known
+
+    @property
+    def place(self) -> str:
+        place = self.path if self.line is None else f"{self.path}:{self.line}"
+        return place if self.offset is None or self.line is None else f"{place}:{self.offset}"
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line is not None else f"{self.path}: {self.message}"
+        return f"{self.place}: {self.message}"

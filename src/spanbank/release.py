@@ -23,7 +23,9 @@ import orjson
 from . import __version__
 from .errors import CorpusError
 from .model import Document, LabelSchema
-from .store import ANNOTATIONS, CHANGELOG, DOCUMENTS, MANIFEST, ROUNDS, Corpus, open_corpus, sha256_file
+from .store import (ANNOTATIONS, CHANGELOG, DOCUMENTS, MANIFEST, MANIFEST_FIX, ROUNDS, SEAL, Corpus, manifest_seal,
+                    open_corpus, sha256_file)
+from .validate import require_valid
 
 BUMPS = ("major", "minor", "patch", "auto")
 TRACKED = (DOCUMENTS, ANNOTATIONS)
@@ -231,7 +233,9 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
         raise CorpusError("nothing to release: the corpus has no documents", path=str(corpus.documents_path),
                           hint="run `spanbank ingest` first")
     with corpus.lock():
+        require_valid(corpus, schema, what=f"not released: {corpus.path} does not validate")
         previous = corpus.read_manifest()
+        _check_manifest(corpus, previous)
         prev_version = previous["version"] if previous else None
         changes = _changes_since(corpus, previous)
         new_labels = schema_labels(schema)
@@ -256,9 +260,41 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
             "files": {n: sha256_file(corpus.path / n) for n in (*TRACKED, CHANGELOG, ROUNDS) if (corpus.path / n).exists()},
         }
         manifest.update(extra or {})
+        manifest[SEAL] = manifest_seal(manifest)
         corpus.write_text(MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
     tag = git_commit_and_tag(corpus.path, version) if git else None
     return ReleaseResult(version, prev_version, changes, manifest, tag, entry)
+
+
+def _check_manifest(corpus: Corpus, previous: dict[str, Any] | None) -> None:
+    """Refuse a manifest edited by hand since its release: what changed is measured against it.
+
+    An edited manifest is not an annotation change, and the release it records cannot be re-derived
+    from it, so release stops and says how to restore it.  Seen through the seal every release
+    writes, and, inside git, against the manifest committed with the release's tag.
+    """
+    if previous is None:
+        return
+    edit = corpus.manifest_edit(previous)
+    tagged = _tagged_manifest(corpus, previous.get("version"))
+    if edit is None and tagged is not None and tagged != previous:
+        edit = (f"edited by hand after release {previous.get('version')}: it differs from the manifest committed "
+                f"with the tag corpus-v{previous.get('version')}")
+    if edit:
+        raise CorpusError(f"{edit}; nothing was released", path=str(corpus.manifest_path), hint=MANIFEST_FIX)
+
+
+def _tagged_manifest(corpus: Corpus, version: Any) -> dict[str, Any] | None:
+    """The manifest committed with tag ``corpus-v<version>`` (None outside git, without the tag or when unreadable)."""
+    root = _git_root(corpus.path)
+    if root is None or not version:
+        return None
+    rel = corpus.path.resolve().relative_to(root)
+    text = _git(root, "show", f"refs/tags/corpus-v{version}:{rel.as_posix()}/{MANIFEST}")
+    try:
+        return orjson.loads(text) if text else None
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _changes_since(corpus: Corpus, previous: dict[str, Any] | None) -> CorpusDiff:

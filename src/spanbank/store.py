@@ -45,6 +45,9 @@ MANIFEST = "manifest.json"
 CHANGELOG = "CHANGELOG.md"
 ROUNDS = "doccano-rounds.jsonl"
 LOCK = ".lock"
+SEAL = "seal"  # manifest key: sha256 of the rest of the manifest, so an edit by hand is seen
+MANIFEST_FIX = ("manifest.json is written only by `spanbank release`: restore it from git "
+                "(`git checkout corpus-vX.Y.Z -- corpus/manifest.json`), or delete it to start the versions again at 1.0.0")
 KIND_ORDER = {"span": 0, "event": 1, "attribution": 2}
 DUMP = orjson.OPT_SORT_KEYS
 
@@ -210,8 +213,33 @@ class Corpus:
             try:
                 yield document_from_records(rec, (r for _, r in group))
             except (KeyError, TypeError, ValueError) as exc:
-                raise CorpusError(f"document {rec.get('id')!r} cannot be read: {exc}", path=str(self.documents_path),
+                path, line = self._culprit(line, rec, group)
+                raise CorpusError(f"document {rec.get('id')!r} cannot be read: {exc}", path=path,
                                   line=line, hint="run `spanbank validate` for every problem") from None
+
+    def _culprit(self, line: int, rec: dict, group: list[tuple[int, dict]]) -> tuple[str, int]:
+        """The file and line of the record that stops a document from loading (its document line when none alone does)."""
+        try:
+            document_from_records(rec, ())
+        except (KeyError, TypeError, ValueError):
+            return str(self.documents_path), line
+        for ann_line, r in group:
+            try:
+                document_from_records(rec, (r,))
+            except (KeyError, TypeError, ValueError):
+                return str(self.annotations_path), ann_line
+        return str(self.documents_path), line
+
+    def stamp(self) -> tuple:
+        """(inode, size, mtime) of both files: every write renames new files into place, so any write changes it."""
+        out = []
+        for path in (self.documents_path, self.annotations_path):
+            try:
+                st = path.stat()
+                out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except FileNotFoundError:
+                out.append(None)
+        return tuple(out)
 
     def ids(self) -> Iterator[str]:
         for _, rec in iter_jsonl(self.documents_path):
@@ -237,9 +265,27 @@ class Corpus:
         return record
 
     def read_manifest(self) -> dict[str, Any] | None:
+        """The last release's manifest (None before a first release); a broken one raises CorpusError naming file:line:col."""
         if not self.manifest_path.exists():
             return None
-        return orjson.loads(self.manifest_path.read_bytes())
+        raw = self.manifest_path.read_bytes()
+        try:
+            manifest = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise CorpusError(f"not valid JSON: {exc.msg}", path=str(self.manifest_path), line=exc.lineno,
+                              offset=exc.colno, hint=MANIFEST_FIX) from None
+        if not isinstance(manifest, dict):
+            raise CorpusError(f"the manifest is not a JSON object: {raw[:40]!r}", path=str(self.manifest_path), line=1,
+                              hint=MANIFEST_FIX)
+        return manifest
+
+    def manifest_edit(self, manifest: dict[str, Any] | None = None) -> str | None:
+        """Why the manifest looks edited by hand since its release (its seal does not match), or None."""
+        manifest = self.read_manifest() if manifest is None else manifest
+        if manifest is None or SEAL not in manifest or manifest[SEAL] == manifest_seal(manifest):
+            return None
+        return (f"edited by hand after release {manifest.get('version')}: its seal does not match its content "
+                "(a manifest is written only by `spanbank release`)")
 
     @contextlib.contextmanager
     def lock(self, timeout: float = 10.0) -> Iterator[None]:
@@ -297,13 +343,39 @@ def _spill(docs: Iterable[Document], spill: IO[bytes], progress: Callable[[int],
     return index
 
 
+def umask() -> int:
+    """The process umask, read without changing it where the system tells (Linux), else by setting and restoring it."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode(path: Path) -> int:
+    """The mode a rewrite of ``path`` gets: the file's own mode when it exists, else 0666 less the umask (as open() does)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~umask()
+
+
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
-    """Write to a temp file beside ``path``; rename over it only when the block succeeds."""
+def atomic_writer(path: Path, mode: int | None = None) -> Iterator[IO[bytes]]:
+    """Write to a temp file beside ``path``; rename over it only when the block succeeds.
+
+    The file keeps its mode (``mode`` when given, else the existing file's, else 0666 less the umask):
+    the temp file is created 0600 and set to that mode before the rename.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode(path) if mode is None else mode
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -312,6 +384,12 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def manifest_seal(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest without its seal (sorted keys, compact JSON)."""
+    body = {k: v for k, v in manifest.items() if k != SEAL}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def sha256_file(path: Path) -> str:

@@ -7,28 +7,80 @@ end and every problem reported; streams both files, so memory stays flat.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-
-from .errors import Problem
-from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, LabelSchema, document_id, offset_problem
-from .store import Corpus, iter_jsonl, sha256_file
+from .errors import CorpusError, Problem
+from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, Document, LabelSchema, document_id, offset_problem
+from .store import MANIFEST_FIX, Corpus, annotation_records, document_record, iter_jsonl, sha256_file
 
 KINDS = ("span", "event", "attribution")
+SHOWN = 20  # problems listed in a refusal (validate lists every one)
 
 
-def validate(corpus: Corpus, schema: LabelSchema, progress: Callable[[int], None] | None = None) -> list[Problem]:
-    """All problems of ``corpus`` against ``schema`` (an empty list means valid)."""
+def validate(corpus: Corpus, schema: LabelSchema, progress: Callable[[int], None] | None = None,
+             unreleased_ok: bool = False) -> list[Problem]:
+    """All problems of ``corpus`` against ``schema`` (an empty list means valid).
+
+    ``unreleased_ok`` skips the comparison of the files with the last release manifest (a corpus
+    being edited differs from it); a manifest that cannot be read is a problem either way.
+    """
     problems: list[Problem] = []
     if not corpus.exists():
         return [Problem(str(corpus.documents_path), None, "corpus has no documents file (run `spanbank ingest` first)")]
-    checker = _Checker(corpus, schema, problems)
+    checker = _Checker(str(corpus.documents_path), str(corpus.annotations_path), schema, problems)
     for doc, group in _groups(corpus, problems):
         checker.document(doc, group)
         if progress:
             progress(1)
-    problems.extend(manifest_problems(corpus, schema))
+    problems.extend(manifest_problems(corpus, schema, hashes=not unreleased_ok))
+    return problems
+
+
+def require_valid(corpus: Corpus, schema: LabelSchema, progress: Callable[[int], None] | None = None,
+                  unreleased_ok: bool = True, what: str | None = None) -> None:
+    """The gate of every command that writes a dataset or a release: :func:`validate`, or CorpusError listing file:line.
+
+    ``unreleased_ok``: a corpus that differs from its last release passes (a build of work in
+    progress; publish checks the release separately); ``what`` starts the refusal's message.
+    """
+    problems = validate(corpus, schema, progress, unreleased_ok=unreleased_ok)
+    if problems:
+        raise refusal(problems, what or f"{corpus.path} does not validate",
+                      "fix them (`spanbank validate` lists every one); nothing was written")
+
+
+def refusal(problems: list[Problem], what: str, hint: str, error: type = CorpusError):
+    """An error listing the first problems (file:line: message), one per line; ``error.problems`` holds all of them."""
+    shown = "".join(f"\n  {p}" for p in problems[:SHOWN]) + (f"\n  ... and {len(problems) - SHOWN} more"
+                                                              if len(problems) > SHOWN else "")
+    exc = error(f"{what}: {len(problems)} problem(s); {hint}:{shown}")
+    exc.problems = problems
+    return exc
+
+
+PLACE = re.compile(r"\A(?P<path>.+):(?P<line>\d+)\Z")
+
+
+def document_problems(docs: Iterable[tuple[Document, str]], schema: LabelSchema) -> list[Problem]:
+    """The same checks on in-memory documents (an import, before it is written), each with where it came from.
+
+    ``docs`` are (document, source) pairs.  A problem of an annotation is placed where its
+    provenance detail says it was read (``file:line``, as the importers record it), else at ``source``.
+    """
+    problems: list[Problem] = []
+    checker = _Checker("<document>", "<annotation>", schema, problems)
+    for doc, source in docs:
+        records = list(annotation_records(doc))
+        first = len(problems)
+        checker.document((0, document_record(doc)), list(enumerate(records)))
+        for i in range(first, len(problems)):
+            p = problems[i]
+            detail = str(((records[p.line] if p.path == "<annotation>" else {}).get("prov") or {}).get("detail", ""))
+            place = PLACE.match(detail)
+            problems[i] = (Problem(place["path"], int(place["line"]), p.message) if place
+                           else Problem(source, None, f"document {doc.id}: {p.message}"))
     return problems
 
 
@@ -68,8 +120,8 @@ def _groups(corpus: Corpus, problems: list[Problem]):
 class _Checker:
     """Per-document checks; appends to the shared problem list."""
 
-    def __init__(self, corpus: Corpus, schema: LabelSchema, problems: list[Problem]) -> None:
-        self.dpath, self.apath = str(corpus.documents_path), str(corpus.annotations_path)
+    def __init__(self, dpath: str, apath: str, schema: LabelSchema, problems: list[Problem]) -> None:
+        self.dpath, self.apath = dpath, apath
         self.schema, self.problems = schema, problems
         self.labels = {layer: set(schema.span_labels(layer)) for layer in LAYERS}
         self.event_types = {ev.name: ev for ev in schema.event_types}
@@ -85,6 +137,9 @@ class _Checker:
             return
         if rec["id"] != document_id(text):
             self.bad(self.dpath, line, f"document id {rec['id']!r} does not match its text (expected {document_id(text)!r})")
+        if "\x00" in text:
+            self.bad(self.dpath, line, f"text has a NUL character at offset {text.index(chr(0))} (no stored text holds "
+                                       "NUL: ingest rejects it; remove it from the source and ingest again)")
         self._date(line, rec.get("date"))
         for key in ("sections", "paragraphs", "sentences", "tokens"):
             self._boundaries(line, key, text, rec.get(key) or ())
@@ -210,12 +265,23 @@ class _Checker:
             parent = target[1].get("parent")
 
 
-def manifest_problems(corpus: Corpus, schema: LabelSchema) -> list[Problem]:
-    """Manifest file hashes and schema hash against what is on disk now (nothing to check before a release)."""
-    manifest = corpus.read_manifest()
+def manifest_problems(corpus: Corpus, schema: LabelSchema, hashes: bool = True) -> list[Problem]:
+    """A manifest that cannot be read; with ``hashes``, its file and schema hashes against what is on disk now.
+
+    (Nothing to check before a first release.)
+    """
+    try:
+        manifest = corpus.read_manifest()
+    except CorpusError as exc:
+        return [Problem(exc.path or str(corpus.manifest_path), exc.line, f"{exc.message}; {exc.hint}", exc.offset)]
     if manifest is None:
         return []
     out, mpath = [], str(corpus.manifest_path)
+    edit = corpus.manifest_edit(manifest)
+    if edit:
+        return [Problem(mpath, None, f"{edit}; {MANIFEST_FIX}")]
+    if not hashes:
+        return []
     for name, digest in (manifest.get("files") or {}).items():
         path = corpus.path / name
         actual = sha256_file(path) if path.exists() else "missing"

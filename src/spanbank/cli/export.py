@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from ..formats.export import FORMATS, export as export_corpus
+from ..schema import load_schema
 from ..store import open_corpus
+from ..validate import require_valid
 from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
 
 
@@ -16,10 +18,12 @@ from .common import corpus_option, emit_json, handle_errors, json_option, progre
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: dist/export/<format>).")
 @click.option("--set", "set_name", default=None, help="Annotation set (default: gold where present, else silver).")
+@click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Label schema YAML (default: schema/spanbank.yaml).")
 @corpus_option
 @json_option
 @handle_errors
-def export(fmt, out, set_name, corpus_path, as_json):
+def export(fmt, out, set_name, schema_path, corpus_path, as_json):
     """Export the corpus for other tools, and say what the format cannot carry.
 
     \b
@@ -30,6 +34,8 @@ def export(fmt, out, set_name, corpus_path, as_json):
       spanbank export --format doccano --out dist/doccano # Doccano JSONL (UTF-16 offsets)
     """
     corpus = open_corpus(corpus_path)
+    with progress_bar("validate") as advance:
+        require_valid(corpus, load_schema(schema_path), advance)  # nothing is exported from a corpus that does not validate
     with progress_bar(f"export {fmt}") as advance:
         out = out or Path("dist/export") / fmt
         report = export_corpus(fmt, corpus.documents(), out, set_name, advance)

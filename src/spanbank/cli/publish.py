@@ -8,6 +8,7 @@ import click
 
 from ..schema import load_schema
 from ..store import open_corpus
+from ..validate import require_valid
 from .common import console, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
 
 out_option = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("dist/hf"),
@@ -33,7 +34,8 @@ def build(corpus_path, out, schema_path, ratios, license_, pretty_name, as_json)
     Example:
       spanbank build --corpus corpus/ --out dist/hf --ratios 0.8,0.1,0.1
     Configs: documents (default), ner, events, attribution.  Load it with
-    datasets.load_dataset("dist/hf", "ner").
+    datasets.load_dataset("dist/hf", "ner").  Refuses (writing nothing) when the corpus does
+    not validate.
     """
     from .. import publish as publish_mod  # datasets / pyarrow load only when building
 
@@ -41,9 +43,12 @@ def build(corpus_path, out, schema_path, ratios, license_, pretty_name, as_json)
     schema = load_schema(schema_path)
     split_ratios = publish_mod.parse_ratios(ratios)
     total = _lines(corpus.documents_path) if console.is_terminal and corpus.exists() else None
+    stamp = corpus.stamp()  # the build must read the files that were validated
+    with progress_bar("validate", total=total) as advance:
+        require_valid(corpus, schema, advance)
     with progress_bar("build", total=total) as advance:
         report = publish_mod.build(corpus, schema, out, split_ratios, advance,
-                                   card={"license": license_, "pretty_name": pretty_name})
+                                   card={"license": license_, "pretty_name": pretty_name}, expect=stamp)
     if as_json:
         emit_json(report.as_dict())
         return

@@ -250,11 +250,14 @@ class _Writers:
 
 def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[float, float, float] = DEFAULT_RATIOS,
           progress: Callable[[int], None] | None = None, *, block_size: int = DEFAULT_BLOCK,
-          shard_bytes: int = DEFAULT_SHARD_BYTES, card: dict[str, Any] | None = None) -> BuildReport:
+          shard_bytes: int = DEFAULT_SHARD_BYTES, card: dict[str, Any] | None = None,
+          expect: tuple | None = None) -> BuildReport:
     """Write the Hub-layout dataset folder for ``corpus`` to ``out`` (replacing it) and return the report.
 
     ``progress(n)`` is called with the number of documents of each block (``block_size`` bytes of
-    documents.jsonl); ``card`` overrides card fields (license, pretty_name, ...).
+    documents.jsonl); ``card`` overrides card fields (license, pretty_name, ...).  ``expect``: the
+    corpus's :meth:`~spanbank.store.Corpus.stamp` when it was validated; a corpus written since then
+    fails the build before ``out`` is replaced.
     """
     from .card import write_card  # the card needs the finished report
 
@@ -284,6 +287,9 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
             report.corpus_files = {p.name: h for p, h in zip(files, hashes)}
         report.seconds = time.perf_counter() - started
         write_card(tmp, schema, features, report, corpus, card or {})
+        if expect is not None and corpus.stamp() != expect:
+            raise PublishError("the corpus was written by another process during the build (nothing was replaced)",
+                               path=str(corpus.path), hint="build again")
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

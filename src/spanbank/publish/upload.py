@@ -29,7 +29,7 @@ from .. import release
 from ..errors import PublishError
 from ..model import LabelSchema
 from ..store import Corpus
-from ..validate import validate
+from ..validate import refusal, validate
 from .card import CARD, check_no_secrets, read_build_info
 
 REPO_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*\Z")
@@ -97,9 +97,8 @@ def plan(corpus: Corpus, schema: LabelSchema, out: str | Path, repo_id: str, pri
                            path=str(corpus.path), hint="run `spanbank release`, then `spanbank build`, then publish")
     problems = validate(corpus, schema)
     if problems:
-        shown = "\n".join(f"  {p}" for p in problems[:20]) + ("\n  ..." if len(problems) > 20 else "")
-        raise PublishError(f"validation found {len(problems)} problem(s):\n{shown}", path=str(corpus.path),
-                           hint="fix them (`spanbank validate`), release, rebuild")
+        raise refusal(problems, f"not published: {corpus.path} does not validate",
+                      "fix them (`spanbank validate`), release, rebuild", PublishError)
     _check_build(out, manifest)
     secret, source = token_source(token)
     check_no_secrets((out / CARD).read_text(encoding="utf-8"), "dataset card", secret)

@@ -97,3 +97,18 @@ def test_export_doccano_rows_show_our_spans_in_utf16(gold_corpus, tmp_path):
                for e, (a, b, _) in zip(sorted(row["entities"], key=lambda e: (e["start_offset"], e["end_offset"], e["label"])), back))
     n_links = sum(1 + (a.source is not None) for a in gold.attributions)
     assert len(row["relations"]) == sum(len(e.arguments) for e in gold.events) + n_links
+
+
+def test_export_refuses_an_invalid_corpus_naming_the_annotation_line(gold_corpus, tmp_path):
+    """An offset problem on annotations.jsonl:5 is reported there (not at documents.jsonl:1), and nothing is exported."""
+    path = gold_corpus.annotations_path
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    rec = json.loads(lines[4])
+    assert rec["kind"] == "span"
+    lines[4] = json.dumps({**rec, "end": rec["start"] - 1}) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    result = CliRunner().invoke(main, ["export", "--format", "conll", "--corpus", str(gold_corpus.path),
+                                       "--out", str(tmp_path / "conll")])
+    assert result.exit_code == 1
+    assert f"\n  {path}:5: span {rec['id']!r}: span [" in result.output and "documents.jsonl:1" not in result.output
+    assert not (tmp_path / "conll").exists()

@@ -54,6 +54,32 @@ def test_normalize_bom_crlf_nfc(tmp_path):
     assert [doc.text[s:e] for s, e in doc.paragraphs] == ["Café said so.", "Second para 😀."]
 
 
+@pytest.mark.parametrize("raw", ["  \ufeffBody text here.", "\n\ufeffdate 2020-01-02 Body text here.",
+                                 "date 2020-01-02\n\ufeffBody text\ufeff here."])
+def test_normalize_bom_anywhere(tmp_path, raw):
+    """A BOM after leading whitespace (or after the header, or mid-text) is removed and recorded."""
+    path = tmp_path / "a.txt"
+    path.write_text(raw, encoding="utf-8")
+    (art,) = ingest.read_file(path)
+    assert art.text == "Body text here." and "strip-bom" in art.origin.normalization
+
+
+def test_ingest_lists_files_it_does_not_read(tmp_path):
+    folder = tmp_path / "in"
+    (folder / ".git").mkdir(parents=True)
+    (folder / "a.txt").write_text("date 2020-01-01 An article.", encoding="utf-8")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    result = CliRunner().invoke(main, ["ingest", str(folder), "--corpus", str(tmp_path / "c"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["added"]) == 1
+    assert report["ignored"] == [f"{folder / 'photo.jpg'}: not an article file (suffix .jpg; read are: .jsonl, .ndjson, "
+                                 ".text, .txt, no suffix)"]
+    text = CliRunner().invoke(main, ["ingest", str(folder), "--corpus", str(tmp_path / "c")])
+    assert f"ignored: {folder / 'photo.jpg'}: not an article file" in text.output
+
+
 def test_read_file_jsonl_records(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"text": "Bob met Ann.", "date": "2024-01-01", "title": "T", "url": "u", "source": "s"})
@@ -70,7 +96,11 @@ BAD_INPUTS = [
     ("binary.txt", b"ab\ncd\x00ef", "binary.txt:2:2: binary file (NUL byte)"),
     ("big.txt", b"x" * 5000, "big.txt: file is 5000 bytes, over the limit of 4000"),
     ("bad.jsonl", b'{"text": "ok"}\n{"text": 3}\n', "bad.jsonl:2: record needs a non-empty string 'text'"),
-    ("badjson.jsonl", b'{"text": "ok"}\n{nope\n', "badjson.jsonl:2: not valid JSON"),
+    ("badjson.jsonl", b'{"text": "ok"}\n{nope\n', "badjson.jsonl:2:1: not valid JSON: unexpected character, expected a string key"),
+    ("badjson2.jsonl", b'{"text": "ok"}\n{"text": "fine", "date": 2024-01-01}\n',
+     "badjson2.jsonl:2:29: not valid JSON: unexpected character, expected ',' or '}' (offset 29 of the line, in characters)"),
+    ("nulescape.jsonl", b'{"text": "ok"}\n{"title": "x\\\\u0000", "text": "a\\u0000b"}\n',
+     "nulescape.jsonl:2:32: 'text' holds a NUL character (a \\u0000 escape)"),
     ("latin1.jsonl", b'{"text": "ok"}\n{"text": "Caf\xe9"}\n', "latin1.jsonl:2:13: not UTF-8: byte 0xe9 at byte offset 13 of the line"),
     ("bigrec.jsonl", b'{"text": "' + b"x" * 5000 + b'"}\n', "bigrec.jsonl:1: record is 5013 bytes, over the limit of 4000"),
     ("empty.jsonl", b"\n \n", "empty.jsonl: file is empty"),

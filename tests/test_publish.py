@@ -668,3 +668,41 @@ def test_card_reports_release_agreement(two_annotator_corpus, schema, tmp_path):
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "Inter-annotator agreement over 2 annotators and 1 shared documents" in card
     assert "| entities | 1 | 1 | 0.500 | 0.500 |" in card
+
+
+@pytest.mark.parametrize("name", ["documents.jsonl", "annotations.jsonl"])
+def test_cli_build_refuses_a_duplicated_line(corpus, tmp_path, name):
+    """A line written twice (a bad merge) would publish a document or a span twice: the build refuses, naming it."""
+    out = tmp_path / "hf"
+    assert run("build", "--corpus", corpus.path, "--out", out).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    path = corpus.path / name
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:2] + lines[1:]), encoding="utf-8")
+    result = run("build", "--corpus", corpus.path, "--out", out)
+    assert result.exit_code == 1
+    assert f"error: {corpus.path} does not validate: " in result.stderr
+    assert f"\n  {path}:3: " in result.stderr and ("is duplicate" in result.stderr or "is used twice" in result.stderr)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # the previous build is untouched
+
+
+def test_build_folder_gets_the_usual_modes(corpus, schema, tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        publish.build(corpus, schema, tmp_path / "hf")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "hf").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "hf" / "README.md").stat().st_mode) == 0o644
+
+
+def test_build_refuses_when_the_corpus_changed_after_validation(corpus, schema, tmp_path):
+    stamp = corpus.stamp()
+    with corpus.lock():
+        corpus.write(list(corpus.documents())[:2])
+    with pytest.raises(PublishError, match="written by another process during the build"):
+        publish.build(corpus, schema, tmp_path / "hf", expect=stamp)
+    assert not (tmp_path / "hf").exists()

@@ -1,8 +1,11 @@
 """Ingest: article files (seed format, plain text, JSONL) -> normalized, segmented documents.
 
-Stored text = the article body with the ``date YYYY-MM-DD`` header removed, BOM removed,
-CRLF -> LF, Unicode NFC, outer whitespace stripped.  The original file's sha256 and the
-normalization steps that changed something are recorded in the document's origin.
+Stored text = the article body with the ``date YYYY-MM-DD`` header removed, every U+FEFF (BOM)
+removed wherever it stands (after leading whitespace, or where files were concatenated; as a
+"zero width no-break space" it is deprecated in favour of U+2060), CRLF -> LF, Unicode NFC, outer
+whitespace stripped.  The original file's sha256 and the normalization steps that changed
+something are recorded in the document's origin.  A NUL (U+0000, a raw byte or a JSON ``\u0000``
+escape) is refused with file:line:offset: it is not text, and tools downstream cannot store it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ HEADER = re.compile(r"\A(\s*)date[ \t]+(\S+)[ \t]*")
 DATE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 HEADLINE_MAX_WORDS = 14
+NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # a \u0000 escape not preceded by an escaped backslash
 FINAL_PUNCTUATION = tuple(".!?:;,\"'”’)…")
 
 
@@ -49,20 +53,32 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, existing id)
     skipped: list[str] = field(default_factory=list)  # error messages of skipped files
+    ignored: list[str] = field(default_factory=list)  # files in named folders that are not articles, and why
 
     def as_dict(self) -> dict[str, Any]:
         return {"added": self.added, "duplicates": [{"path": p, "id": i} for p, i in self.duplicates],
-                "skipped": self.skipped}
+                "skipped": self.skipped, "ignored": self.ignored}
 
 
-def expand_paths(paths: Iterable[str | Path], suffixes: Iterable[str] = (*TEXT_SUFFIXES, *JSONL_SUFFIXES)) -> list[Path]:
-    """Files named directly, plus every file with one of ``suffixes`` below named folders, in sorted order."""
+def expand_paths(paths: Iterable[str | Path], suffixes: Iterable[str] = (*TEXT_SUFFIXES, *JSONL_SUFFIXES),
+                 ignored: list[str] | None = None) -> list[Path]:
+    """Files named directly, plus every file with one of ``suffixes`` below named folders, in sorted order.
+
+    Hidden files and folders (``.git``, ``.DS_Store``) are passed over; any other file of a folder
+    that is not read is listed in ``ignored`` ("path: why").
+    """
     wanted = set(suffixes)
+    shown = ", ".join(sorted(s or "no suffix" for s in wanted))
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
-                              and f.suffix.lower() in wanted))
+            for f in sorted(p.rglob("*")):
+                if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if f.suffix.lower() in wanted:
+                    out.append(f)
+                elif ignored is not None:
+                    ignored.append(f"{f}: not an article file (suffix {f.suffix}; read are: {shown})")
         elif p.exists():
             out.append(p)
         else:
@@ -111,8 +127,8 @@ def decode(raw: bytes, path: Path, first_line: int = 1) -> str:
 def normalize(text: str) -> tuple[str, list[str]]:
     """BOM removal, CRLF -> LF, NFC; returns the text and the steps that changed something."""
     steps = []
-    if text.startswith("\ufeff"):
-        text, steps = text[1:], steps + ["strip-bom"]
+    if "\ufeff" in text:
+        text, steps = text.replace("\ufeff", ""), steps + ["strip-bom"]
     if "\r" in text:
         text, steps = text.replace("\r\n", "\n").replace("\r", "\n"), steps + ["crlf-to-lf"]
     nfc = unicodedata.normalize("NFC", text)
@@ -169,13 +185,20 @@ def _jsonl_article(line: str, path: Path, lineno: int, sha: str) -> Article:
     try:
         rec = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc}", path=str(path), line=lineno) from None
+        raise InputError(f"not valid JSON: {exc.msg} (offset {exc.pos} of the line, in characters)", path=str(path),
+                         line=lineno, offset=exc.pos, hint="fix the record (one JSON object per line)") from None
     if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or not rec["text"].strip():
         raise InputError("record needs a non-empty string 'text'", path=str(path), line=lineno,
                          hint='write {"text": "...", "date": "YYYY-MM-DD", "title": ..., "url": ..., "source": ...}')
     for key in ("date", "title", "url", "source"):
         if rec.get(key) is not None and not isinstance(rec[key], str):
             raise InputError(f"'{key}' must be a string", path=str(path), line=lineno, value=rec[key])
+    for key in ("text", "date", "title", "url", "source"):
+        if "\x00" in (rec.get(key) or ""):
+            escape = NUL_ESCAPE.search(line)
+            raise InputError(f"'{key}' holds a NUL character (a \\u0000 escape)", path=str(path), line=lineno,
+                             offset=escape.end() - 6 if escape else None, value="\\u0000",
+                             hint="remove the escape: NUL is not text, and no stored text may hold it")
     art = _text_article(rec["text"], f"{path}:{lineno}", sha, lineno)
     date = check_date(rec["date"], str(path), lineno) if rec.get("date") else art.date
     return replace(art, date=date, title=rec.get("title"), url=rec.get("url"), source=rec.get("source"))
@@ -245,7 +268,7 @@ def new_documents(paths: Iterable[str | Path], known_ids: set[str], *, max_bytes
                   progress: Callable[[int], None] | None = None) -> Iterator[Document]:
     """Segmented documents from ``paths`` whose ids are not in ``known_ids``; duplicates go to the report."""
     seen = set(known_ids)
-    files = expand_paths(paths)
+    files = expand_paths(paths, ignored=report.ignored)
     for doc in segment_articles(_fresh(read_articles(files, max_bytes, skip_bad, report), seen, report, progress)):
         report.added.append(doc.id)
         yield doc

@@ -56,6 +56,8 @@ def ingest(paths, corpus_path, skip_bad, max_bytes, as_json):
             say(f"duplicate: {path} is already {doc_id}")
         for message in report.skipped:
             say(f"skipped: {message}")
+        for message in report.ignored:
+            say(f"ignored: {message}")
 
 
 @click.command()

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from ..errors import PublishError
 from ..model import LabelSchema
-from ..store import Corpus, sha256_file
+from ..store import Corpus, sha256_file, umask
 from .docs import Docs
 from .features import CONFIGS, SPLITS, dataset_features
 from .layers import Layers, Names
@@ -272,6 +272,7 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
     report.input_bytes = sum(p.stat().st_size for p in files)
     features = dataset_features(schema)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build-"))
+    tmp.chmod(0o777 & ~umask())  # mkdtemp makes it 0700; the finished folder gets a folder's usual mode
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spanbank-hash") as hasher:
             hashes = hasher.map(sha256_file, files)  # alongside the build (hashlib releases the GIL)

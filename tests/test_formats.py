@@ -359,3 +359,22 @@ def test_brat_round_trip_property(tmp_path, raw, cuts):
     back = read_brat(txt, OPTIONS).document
     assert back.text == text
     assert key(back.annotation_set("gold")) == key(doc.annotation_set("gold"))
+
+
+def test_cli_import_brat_refuses_what_validate_rejects(seed_corpus, tmp_path):
+    """An attribution whose SOURCE is an entity-typed span, or an argument of a type its role does not take: refused
+    at the .ann line, before anything is written."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    write(bad, "T1\tPER 0 5\tAlice\nT2\tCUE 6 10\tsaid\nT3\tCONTENT 11 25\tit was raining\n"
+               "T4\tConflict:Attack 30 36\tattack\nT5\tTIME 0 5\tAlice\n"
+               "E1\tCUE:T2 SOURCE:T1 CONTENT:T3\nE2\tConflict:Attack:T4 Attacker:T5\n",
+          "Alice said it was raining. An attack.")
+    before = {p.name: p.read_bytes() for p in seed_corpus.path.iterdir() if p.is_file()}
+    res = CliRunner().invoke(main, ["import", "--format", "brat", str(bad), "--corpus", str(seed_corpus.path)])
+    assert res.exit_code == 1, res.output
+    assert "not imported: the imported annotations do not validate: 2 problem(s)" in res.output
+    assert (f"\n  {bad}/doc.ann:6: attribution 'E1' source points to entities span 'T1' labelled 'PER' "
+            "(expected a attribution span labelled SOURCE)") in res.output
+    assert f"\n  {bad}/doc.ann:7: role Attacker of Conflict:Attack takes " in res.output
+    assert {p.name: p.read_bytes() for p in seed_corpus.path.iterdir() if p.is_file()} == before

@@ -100,9 +100,10 @@ def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_p
     report = formats.ImportReport()
     with corpus.lock(), progress_bar("import") as advance:
         if fmt == "hf":  # a dataset can be as large as a corpus: staged on disk, merged by id
-            formats.import_staged(corpus, formats.read_paths(fmt, paths, options, report), report, advance)
+            formats.import_staged(corpus, formats.checked(formats.read_paths(fmt, paths, options, report), options.schema),
+                                  report, advance)
         else:
-            imported = list(formats.read_paths(fmt, paths, options, report))
+            imported = list(formats.checked(formats.read_paths(fmt, paths, options, report), options.schema))
             corpus.write(formats.import_documents(corpus.documents(), imported, report, advance))
     if as_json:
         emit_json(report.as_dict())

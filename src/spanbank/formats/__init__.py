@@ -22,6 +22,7 @@ from .. import ingest
 from ..errors import InputError
 from ..model import GOLD, ATTRIBUTION_ROLES, AnnotationSet, Document, LabelSchema, Provenance, set_status
 from ..store import Corpus, open_corpus
+from ..validate import document_problems, refusal
 
 MAP_SECTIONS = ("entities", "events", "roles", "attribution")
 # PolNeAR and most brat attribution projects write Source / Cue / Content.
@@ -150,6 +151,22 @@ def read_paths(fmt: str, paths: Iterable[str | Path], options: ImportOptions,
     if fmt not in readers:
         raise InputError(f"unknown import format {fmt!r}", value=fmt, allowed=sorted(readers))
     return readers[fmt](paths, options, report)
+
+
+def checked(items: Iterable[Imported], schema: LabelSchema) -> Iterator[Imported]:
+    """``items`` through the validator's own checks, as they pass; after the last, InputError listing every problem.
+
+    The problems are placed where each annotation was read (``file:line`` of its provenance), so
+    an import refuses what ``spanbank validate`` would reject, before anything is written.
+    """
+    problems = []
+    for item in items:
+        problems.extend(document_problems([(item.document, item.source)], schema))
+        yield item
+    if problems:
+        raise refusal(problems, "not imported: the imported annotations do not validate",
+                      "fix them in the source files (or map the labels with --label-map); the corpus is unchanged",
+                      InputError)
 
 
 def import_documents(existing: Iterable[Document], imported: Iterable[Imported], report: ImportReport,

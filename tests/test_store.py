@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from spanbank.errors import CorpusError
 from spanbank.model import AnnotationSet, Argument, Attribution, Document, Event, Provenance, document_id
-from spanbank.store import open_corpus
+from spanbank.store import annotation_records, dumps, open_corpus
 
 ALPHABET = st.sampled_from(list("ab Zé\u0301\n.😀👩\u200d👧𝐀\u0308,"))
 PROV = Provenance("spanbank.entities.v1", "silver", "2026-01-01T00:00:00Z", "machine", "en_core_web_sm 3.8.0")
@@ -127,3 +127,30 @@ def test_documents_bad_annotation_names_the_annotation_line(seed_corpus):
     with pytest.raises(CorpusError) as caught:
         list(seed_corpus.documents())
     assert str(caught.value).startswith(f"{seed_corpus.annotations_path}:5: document {doc_id!r} cannot be read")
+
+
+def test_a_commit_killed_during_its_renames_is_rolled_forward(seed_corpus):
+    """The state a kill -9 between the two renames leaves (journal, one file renamed, one temp) is finished by the
+    next writer, and validate reports it meanwhile; a killed writer's plain temp files are removed."""
+    import json as json_
+
+    from spanbank.schema import load_schema
+    from spanbank.store import JOURNAL
+    from spanbank.validate import validate
+
+    doc = next(seed_corpus.documents())
+    span = doc.make_span("s1", 0, 1, "PER", "entities", PROV)
+    new_docs = seed_corpus.documents_path.read_bytes()
+    new_anns = b"".join(dumps(r) for r in annotation_records(doc.with_set(AnnotationSet("silver", (span,)))))
+    (seed_corpus.path / ".annotations.jsonl.x1.tmp").write_bytes(new_anns)
+    (seed_corpus.path / ".documents.jsonl.x2.tmp").write_bytes(new_docs)
+    (seed_corpus.path / JOURNAL).write_text(json_.dumps([[".documents.jsonl.x2.tmp", "documents.jsonl"],
+                                                          [".annotations.jsonl.x1.tmp", "annotations.jsonl"]]))
+    (seed_corpus.path / ".documents.jsonl.x2.tmp").replace(seed_corpus.documents_path)  # killed after the first rename
+    (seed_corpus.path / ".manifest.json.zz.tmp").write_text("half")  # a killed release's temp file
+    assert any("a write was killed while it renamed" in p.message for p in validate(seed_corpus, load_schema()))
+    with seed_corpus.lock():
+        pass
+    assert seed_corpus.annotations_path.read_bytes() == new_anns
+    assert sorted(p.name for p in seed_corpus.path.iterdir()) == [".lock", "annotations.jsonl", "documents.jsonl"]
+    assert validate(seed_corpus, load_schema()) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import subprocess
 import tempfile
 from collections import Counter
@@ -247,7 +248,7 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
         rounds = corpus.rounds()
         entry = changelog_entry(version, date, changes, counts, first=previous is None,
                                 rounds=(len(rounds) - (previous or {}).get("doccano_rounds", 0), len(rounds)))
-        corpus.write_text(CHANGELOG, CHANGELOG_HEADER + entry + _old_changelog(corpus))
+        changelog = CHANGELOG_HEADER + entry + _old_changelog(corpus)
         manifest = {
             "name": name or (previous or {}).get("name") or schema.name,
             "version": version, "date": date, "spanbank_version": __version__,
@@ -257,11 +258,13 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
             "doccano_rounds": len(rounds), "doccano_last_round": rounds[-1] if rounds else None,
             "changelog": [{"version": version, "date": date, "summary": changes.summary_lines() or ["initial release"]}]
             + (previous or {}).get("changelog", []),
-            "files": {n: sha256_file(corpus.path / n) for n in (*TRACKED, CHANGELOG, ROUNDS) if (corpus.path / n).exists()},
+            "files": {**{n: sha256_file(corpus.path / n) for n in (*TRACKED, ROUNDS) if (corpus.path / n).exists()},
+                      CHANGELOG: hashlib.sha256(changelog.encode("utf-8")).hexdigest()},
         }
         manifest.update(extra or {})
         manifest[SEAL] = manifest_seal(manifest)
-        corpus.write_text(MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
+        corpus.write_texts({CHANGELOG: changelog,  # one commit: a killed release leaves both files as they were
+                            MANIFEST: orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"})
     tag = git_commit_and_tag(corpus.path, version) if git else None
     return ReleaseResult(version, prev_version, changes, manifest, tag, entry)
 

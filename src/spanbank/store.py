@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ MANIFEST = "manifest.json"
 CHANGELOG = "CHANGELOG.md"
 ROUNDS = "doccano-rounds.jsonl"
 LOCK = ".lock"
+JOURNAL = ".commit"  # names the renames of a multi-file commit while they happen
 SEAL = "seal"  # manifest key: sha256 of the rest of the manifest, so an edit by hand is seen
 MANIFEST_FIX = ("manifest.json is written only by `spanbank release`: restore it from git "
                 "(`git checkout corpus-vX.Y.Z -- corpus/manifest.json`), or delete it to start the versions again at 1.0.0")
@@ -298,6 +300,7 @@ class Corpus:
             raise CorpusError("another spanbank process is writing this corpus", path=str(self.path / LOCK),
                               hint="wait for it to finish (or remove the lock file if no spanbank process runs)") from None
         try:
+            recover(self.path)
             yield
         finally:
             lock.release()
@@ -310,7 +313,7 @@ class Corpus:
         self.path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=self.path, prefix=".spill-") as spill:
             index = _spill(docs, spill, progress)
-            with atomic_writer(self.documents_path) as dfh, atomic_writer(self.annotations_path) as afh:
+            with atomic_files([self.documents_path, self.annotations_path]) as (dfh, afh):
                 previous = None
                 for doc_id, offset in index:
                     if doc_id == previous:
@@ -325,8 +328,14 @@ class Corpus:
         return len(index)
 
     def write_text(self, name: str, text: str) -> None:
-        with atomic_writer(self.path / name) as fh:
-            fh.write(text.encode("utf-8"))
+        self.write_texts({name: text})
+
+    def write_texts(self, texts: dict[str, str]) -> None:
+        """Replace several small files of the corpus folder as one commit.  Caller holds :meth:`lock`."""
+        names = list(texts)
+        with atomic_files([self.path / n for n in names]) as handles:
+            for name, fh in zip(names, handles):
+                fh.write(texts[name].encode("utf-8"))
 
 
 def _spill(docs: Iterable[Document], spill: IO[bytes], progress: Callable[[int], None] | None) -> list[tuple[str, int]]:
@@ -370,20 +379,86 @@ def atomic_writer(path: Path, mode: int | None = None) -> Iterator[IO[bytes]]:
     The file keeps its mode (``mode`` when given, else the existing file's, else 0666 less the umask):
     the temp file is created 0600 and set to that mode before the rename.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = file_mode(path) if mode is None else mode
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with atomic_files([path], None if mode is None else [mode]) as (fh,):
+        yield fh
+
+
+@contextlib.contextmanager
+def atomic_files(paths: list[Path], modes: list[int] | None = None) -> Iterator[list[IO[bytes]]]:
+    """Write several files of one folder as one commit (see :func:`atomic_writer` for one file and the modes).
+
+    Each file is written to a temp file beside it; when the block succeeds, all are fsynced, a
+    journal naming the renames is put in place (itself by a rename), then the files are renamed
+    over the old ones and the journal removed.  A process killed during the renames leaves the
+    journal, and the next writer rolls the commit forward (:func:`recover`): the files are always
+    all old or all new.  A failure before the journal leaves every file as it was.
+    """
+    folder = paths[0].parent
+    folder.mkdir(parents=True, exist_ok=True)
+    modes = modes or [file_mode(p) for p in paths]
+    temps: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with contextlib.ExitStack() as stack:
+            handles = []
+            for path, mode in zip(paths, modes):
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+                temps.append((tmp, path))
+                handles.append(stack.enter_context(os.fdopen(fd, "wb")))
+                os.fchmod(fd, mode)
+            yield handles
+            for fh in handles:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if len(temps) > 1:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=f"{JOURNAL}.", suffix=".tmp", delete=False) as jfh:
+                jfh.write(orjson.dumps([[Path(t).name, p.name] for t, p in temps]))
+                jfh.flush()
+                os.fsync(jfh.fileno())
+            os.replace(jfh.name, folder / JOURNAL)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        for tmp, _ in temps:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
+    for tmp, path in temps:
+        os.replace(tmp, path)
+    if len(temps) > 1:
+        _fsync_dir(folder)
+        (folder / JOURNAL).unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def recover(folder: Path) -> list[str]:
+    """Finish a commit a killed writer left (its journal), remove its temp files; the caller holds the lock.
+
+    Returns what was done, for a note.
+    """
+    done = []
+    journal = folder / JOURNAL
+    if journal.exists():
+        for tmp, name in orjson.loads(journal.read_bytes()):
+            if (folder / tmp).exists():
+                os.replace(folder / tmp, folder / name)
+                done.append(f"finished the interrupted write of {name}")
+        _fsync_dir(folder)
+        journal.unlink()
+    for name in (DOCUMENTS, ANNOTATIONS, MANIFEST, CHANGELOG, ROUNDS, JOURNAL):
+        for stale in folder.glob(f".{name}.*.tmp") if name != JOURNAL else folder.glob(f"{JOURNAL}.*.tmp"):
+            stale.unlink(missing_ok=True)
+            done.append(f"removed {stale.name}")
+    for stale in folder.glob(".import-*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+            done.append(f"removed {stale.name}")
+    return done
 
 
 def manifest_seal(manifest: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .errors import CorpusError, Problem
 from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, Document, LabelSchema, document_id, offset_problem
-from .store import MANIFEST_FIX, Corpus, annotation_records, document_record, iter_jsonl, sha256_file
+from .store import JOURNAL, MANIFEST_FIX, Corpus, annotation_records, document_record, iter_jsonl, sha256_file
 
 KINDS = ("span", "event", "attribution")
 SHOWN = 20  # problems listed in a refusal (validate lists every one)
@@ -35,6 +35,9 @@ def validate(corpus: Corpus, schema: LabelSchema, progress: Callable[[int], None
         if progress:
             progress(1)
     problems.extend(manifest_problems(corpus, schema, hashes=not unreleased_ok))
+    if (corpus.path / JOURNAL).exists():
+        problems.append(Problem(str(corpus.path / JOURNAL), None, "a write was killed while it renamed its files into "
+                                "place: the next writing command finishes it (e.g. `spanbank release`)"))
     return problems
 
 

@@ -159,7 +159,7 @@ def iter_jsonl(path: Path, on_error: Callable[[int, str], None] | None = None) -
                 rec = orjson.loads(raw)
                 problem = None if isinstance(rec, dict) else f"record is not a JSON object: {rec!r:.60}"
             except orjson.JSONDecodeError as exc:
-                problem = f"not valid JSON: {exc}"
+                problem = f"not valid JSON: {exc.msg} (character {exc.pos} of the line)"
             if problem is None:
                 yield lineno, rec
             elif on_error is None:

@@ -12,6 +12,7 @@ plus the previous block's tables while a background thread writes them.  The fol
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 import time
@@ -271,7 +272,8 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
     files = [p for p in (corpus.documents_path, corpus.annotations_path) if p.exists()]
     report.input_bytes = sum(p.stat().st_size for p in files)
     features = dataset_features(schema)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build-"))
+    _remove_stale_builds(out)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build-{os.getpid()}-"))
     tmp.chmod(0o777 & ~umask())  # mkdtemp makes it 0700; the finished folder gets a folder's usual mode
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spanbank-hash") as hasher:
@@ -349,6 +351,24 @@ def _check_out(out: Path) -> None:
         if extra:
             raise PublishError(f"output folder holds files that are not a previous build: {', '.join(extra[:5])}",
                                path=str(out), hint="choose an empty or new folder (it is replaced on every build)")
+
+
+def _remove_stale_builds(out: Path) -> None:
+    """Remove the temp folders of builds of ``out`` whose process is gone (killed: nothing else removes them)."""
+    for stale in out.parent.glob(f".{out.name}.build-*"):
+        pid = stale.name[len(f".{out.name}.build-"):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _replace_dir(new: Path, out: Path) -> None:

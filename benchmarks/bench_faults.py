@@ -39,6 +39,8 @@ from typing import Callable
 
 import orjson
 
+from spanbank.store import JOURNAL, recover
+
 ROOT = Path(__file__).resolve().parents[1]
 SPANBANK = str(Path(sys.executable).parent / "spanbank")
 SEEDS = ROOT / "seeds"
@@ -145,36 +147,49 @@ class Campaign:
             self.add(f"kill -9 {name}: reference run", "completes", error_line(result), False)
             return
         after = content(watched(ref))
-        fractions = (0.3, 0.6, 0.85, 0.95) if self.quick else (0.2, 0.4, 0.6, 0.75, 0.85, 0.9, 0.95, 0.98)
-        seen = {"before": 0, "after": 0}
-        for f in fractions:
+        points: list[float | str] = [0.5] if self.quick else [0.25, 0.5, 0.75, 0.9]
+        points += ["temp", "journal"]  # the moment its first temp file, or the commit journal, appears
+        for point in points:
             folder = self.copy(f"kill-{name}")
             if prepare:
                 prepare(folder)
             proc = subprocess.Popen([SPANBANK, *map(str, args(folder))], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, env=ENV, start_new_session=True)
-            time.sleep(f * duration)
+            t0 = time.perf_counter()
+            if isinstance(point, float):
+                time.sleep(point * duration)
+            else:
+                _wait_for(watched(folder).parent, point, proc, deadline=t0 + TIMEOUT)
+            at = time.perf_counter() - t0
             finished = proc.poll() is not None
             if not finished:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=60)
             state = content(watched(folder))
             what = "as before" if state == before else "as after" if state == after else "MIXED"
+            if what == "MIXED" and (watched(folder) / JOURNAL).exists():  # killed between its renames
+                rolled = self.work / "rolled"
+                shutil.rmtree(rolled, ignore_errors=True)
+                shutil.copytree(watched(folder), rolled)
+                recover(rolled)
+                if content(rolled) == after:
+                    what = "mid-commit: its journal rolls it forward to as after"
             if what == "MIXED":
                 differ = sorted(k for k in set(state) | set(before) if state.get(k) != before.get(k)
                                 and state.get(k) != after.get(k))
                 what += f" ({', '.join(differ)[:100]} neither before nor after)"
-            seen[what.split(" ")[-1]] = seen.get(what.split(" ")[-1], 0) + 1
             stray = leftovers(watched(folder))
             again = spanbank(*args(folder))
             final = content(watched(folder))
             rest = leftovers(watched(folder))
-            ok = what != "MIXED" and again.returncode == 0 and final == after and not rest
-            observed = (f"{'killed' if not finished else 'had finished'} at {f * duration:.1f} s: {what}"
+            ok = not what.startswith("MIXED") and again.returncode == 0 and final == after and not rest
+            observed = (f"{'killed' if not finished else 'had finished'} at {at:.2f} s: {what}"
                         + (f", {len(stray)} temp file(s)" if stray else "")
                         + (f"; the next run: {'as after, clean' if final == after and not rest else 'DIFFERS'}"
                            if again.returncode == 0 else f"; the next run failed: {error_line(again)}"))
-            self.add(f"kill -9 {name} at {int(f * 100)}% of {duration:.1f} s",
+            when = f"{int(point * 100)}% of {duration:.1f} s" if isinstance(point, float) else (
+                "its first temp file" if point == "temp" else "the commit journal")
+            self.add(f"kill -9 {name} at {when}",
                      "before or after, never mixed; the next run completes it, no temp files", observed, ok)
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -382,6 +397,23 @@ class Campaign:
                  error_line(result).replace(str(folder) + "/", ""),
                  result.returncode == 1 and f"{brat / 'a.ann'}:4: attribution 'E1' source points to entities span"
                  in result.stderr and files(corpus) == before)
+
+
+TEMP = re.compile(r"\A\.(documents\.jsonl|annotations\.jsonl|manifest\.json|CHANGELOG\.md|hf\.build-).*")
+
+
+def _wait_for(folder: Path, what: str, proc: subprocess.Popen, deadline: float) -> None:
+    """Poll ``folder`` (and its corpus/) until a store temp file (``temp``) or the commit journal appears, or the end."""
+    places = [folder, folder / "corpus"]
+    while proc.poll() is None and time.perf_counter() < deadline:
+        for place in places:
+            try:
+                names = os.listdir(place)
+            except FileNotFoundError:
+                continue
+            if any(n == ".commit" for n in names) if what == "journal" else any(TEMP.match(n) for n in names):
+                return
+        time.sleep(0.0005)
 
 
 def _keep_first(corpus: Path, n: int) -> None:

@@ -26,12 +26,13 @@ class DoccanoServer:
 
         return local_info(self.state).url
 
-    def client(self):
+    def client(self, **options):
+        """A logged-in admin client that checks the local worker's process while it waits (as `connect` gives)."""
         from spanbank.doccano.client import DoccanoClient
+        from spanbank.doccano.server import LocalWorker, read_secret
 
-        from spanbank.doccano.server import read_secret
-
-        return DoccanoClient.login(self.url, self.username, read_secret(self.state)["password"])
+        options.setdefault("worker", LocalWorker(self.state))
+        return DoccanoClient.login(self.url, self.username, read_secret(self.state)["password"], **options)
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
 
 import orjson
+import psutil
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 from spanbank.cli import main
 from spanbank.doccano import server, sync
 from spanbank.doccano.client import DoccanoClient
-from spanbank.errors import SyncError
+from spanbank.errors import CorpusError, SyncError
 from spanbank.model import (
     AnnotationSet,
     Argument,
@@ -303,10 +306,11 @@ def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_
     assert [(e.type, [(a.role, two.span(a.span).text) for a in e.arguments]) for e in two.events] == \
         [("Movement:Transport", [("Destination", "Paris")])]
     own = one.span(f"d{s1['id']}").provenance
-    assert (own.agent, own.kind, own.status, own.detail) == (f"ann1x{stamp}", "human", "gold", "")
+    assert (own.agent, own.kind, own.status, own.detail) == (f"ann1x{stamp}", "human", "gold",
+                                                             f"doccano {project['name']}#{ex['id']}")
     assert own.time.endswith("Z") and own.time[:2] == "20"
     kept = next(s for s in one.spans if s.label == "CUE").provenance
-    assert kept.detail == "confirmed pre-annotation"
+    assert kept.detail == f"doccano {project['name']}#{ex['id']}; confirmed pre-annotation"
     assert [a.source and one.span(a.source).text for a in one.attributions] == ["Officials"]
     assert [r["reason"][:15] for r in report.rejects] == ["UTF-16 offsets "]
     assert (tmp_path / "c" / sync.REJECTS).exists()
@@ -361,7 +365,8 @@ def test_round_trip_random_documents(doccano_server, schema, tmp_path_factory, d
         spans = tuple(Span(f"s{i}", a, b, text[a:b], data.draw(st.sampled_from(labels)), "entities", MACHINE)
                       for i, (a, b) in enumerate(bounds))
         trig = (Span("t", 0, 1, text[0], "Life:Die", "events", MACHINE),)
-        ev = (Event("e", "t", "Life:Die", tuple(Argument("Victim", s.id) for s in spans[:2]), MACHINE),)
+        victims = tuple(Argument("Victim", s.id) for s in spans[:2] if s.label == "PER")  # the schema's rule
+        ev = (Event("e", "t", "Life:Die", victims, MACHINE),)
         docs.append(Document(document_id(text), text).with_set(AnnotationSet("silver", spans + trig, ev)))
     tmp = tmp_path_factory.mktemp("rt")
     corpus = make_corpus(tmp / "c", docs)
@@ -411,7 +416,7 @@ def test_push_with_stopped_worker_fails_within_seconds(client, schema, doccano_s
     server.stop(doccano_server.state, ("worker",))
     try:
         started = time.monotonic()
-        with pytest.raises(SyncError, match="task worker .* is not working"):
+        with pytest.raises(SyncError, match=r"local Doccano task worker( \(pid \d+\))? is not running; imports"):
             sync.push(client, project, corpus, state=doccano_server.state)
         assert time.monotonic() - started < 20
     finally:
@@ -441,3 +446,339 @@ def test_cli_setup_push_pull_status(doccano_server, tmp_path, monkeypatch):
     assert [d.annotators() for d in corpus.documents()] == [[]]
     logs = runner.invoke(main, ["doccano", "logs", "web", "-n", "5"])
     assert logs.exit_code == 0
+
+
+# --- issue 16: pull merges under the lock, owns only its sets, conflicts resolve -------------------
+
+PLAIN = "Alice met Bob in Paris on Monday.\n\nOfficials said nothing."
+
+
+def plain_doc() -> Document:
+    t = PLAIN
+    return Document(document_id(t), t).with_set(
+        AnnotationSet("silver", (span(t, "s1", "Alice", "PER", "entities"), span(t, "s2", "Paris", "GPE", "entities"))))
+
+
+def brat_folder(folder: Path, text: str, needles: list[tuple[str, str]]) -> Path:
+    """A brat .txt/.ann pair over ``text`` with one entity per (needle, label)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.txt").write_text(text, encoding="utf-8")
+    lines = [f"T{i}\t{label} {text.index(n)} {text.index(n) + len(n)}\t{n}\n" for i, (n, label) in enumerate(needles, 1)]
+    (folder / "a.ann").write_text("".join(lines), encoding="utf-8")
+    return folder
+
+
+def cli_import(corpus, folder: Path, *options: str):
+    result = CliRunner().invoke(main, ["import", "--format", "brat", str(folder), "--corpus", str(corpus.path), *options])
+    assert result.exit_code == 0 and "1 attached to existing documents" in result.output, result.output
+    return result
+
+
+def pushed_plain_doc(client, schema, doccano_server, tmp_path):
+    doc = plain_doc()
+    corpus = make_corpus(tmp_path / "c", [doc])
+    project = new_project(client, schema)
+    sync.push(client, project, corpus, state=doccano_server.state, schema=schema)
+    return doc, corpus, project, next(client.examples(project["id"]))
+
+
+def test_pull_keeps_a_gold_set_imported_while_it_runs(client, schema, doccano_server, tmp_path):
+    doc, corpus, project, ex = pushed_plain_doc(client, schema, doccano_server, tmp_path)
+    with annotator(client, doccano_server, project, f"conc{time.time_ns() % 10**6}") as ann:
+        ann.toggle_confirmed(project["id"], ex["id"])
+    folder = brat_folder(tmp_path / "brat", PLAIN, [("Bob", "PER")])
+    imported = []
+
+    def import_during_pull(request):  # the pull has read the document and now asks the server for its labels
+        if request.url.path.endswith("/spans") and not imported:
+            imported.append(cli_import(corpus, folder, "--annotator", "carol"))
+
+    client._http.event_hooks["request"] = [import_during_pull]
+    report = sync.pull(client, project, corpus, schema)
+    assert imported
+    gold = next(corpus.documents()).annotations["gold"]
+    assert [(s.text, s.label, s.provenance.agent) for s in gold.spans] == [("Bob", "PER", "carol")]
+    # the import changed what the push sent (gold now), so the document is a conflict, not updated
+    assert (report.changed_during_pull, report.conflicts, report.updated) == ([doc.id], [doc.id], [])
+
+
+def test_pull_merges_its_sets_into_a_document_changed_while_it_runs(client, schema, doccano_server, tmp_path):
+    doc, corpus, project, ex = pushed_plain_doc(client, schema, doccano_server, tmp_path)
+    name = f"mrg{time.time_ns() % 10**6}"
+    with annotator(client, doccano_server, project, name) as ann:
+        ann.toggle_confirmed(project["id"], ex["id"])
+    folder = brat_folder(tmp_path / "brat", PLAIN, [("Monday", "TIME")])
+    hooked = []
+
+    def import_during_pull(request):
+        if request.url.path.endswith("/spans") and not hooked:
+            hooked.append(cli_import(corpus, folder, "--set", "annotator/dora", "--annotator", "dora"))
+
+    client._http.event_hooks["request"] = [import_during_pull]
+    report = sync.pull(client, project, corpus, schema)
+    assert hooked and (report.updated, report.conflicts, report.changed_during_pull) == ([doc.id], [], [doc.id])
+    pulled = next(corpus.documents())
+    assert [(s.text, s.label) for s in pulled.annotations["annotator/dora"].spans] == [("Monday", "TIME")]
+    assert {(s.text, s.label) for s in pulled.annotations[f"annotator/{name}"].spans} == {("Alice", "PER"),
+                                                                                           ("Paris", "GPE")}
+
+
+def test_pull_never_touches_an_imported_annotator_set(client, schema, doccano_server, tmp_path, monkeypatch):
+    doc, corpus, project, ex = pushed_plain_doc(client, schema, doccano_server, tmp_path)
+    stamp = time.time_ns() % 10**6
+    bob, eve = f"bob{stamp}", f"eve{stamp}"
+    cli_import(corpus, brat_folder(tmp_path / "b1", PLAIN, [("Bob", "PER")]), "--set", f"annotator/{bob}",
+               "--annotator", bob)
+    cli_import(corpus, brat_folder(tmp_path / "b2", PLAIN, [("Officials", "PER")]), "--set", "annotator/zed")
+    before = next(corpus.documents()).annotations
+    types = {t["text"]: t["id"] for t in client.label_types(project["id"], "span")}
+    with annotator(client, doccano_server, project, bob) as b, annotator(client, doccano_server, project, eve) as e:
+        monday = PLAIN.index("Monday")
+        b.create_span(project["id"], ex["id"], monday, monday + 6, types["TIME"])
+        e.toggle_confirmed(project["id"], ex["id"])
+    report = sync.pull(client, project, corpus, schema)
+    after = next(corpus.documents()).annotations
+    assert (after[f"annotator/{bob}"], after["annotator/zed"]) == (before[f"annotator/{bob}"], before["annotator/zed"])
+    assert report.kept_sets == [f"{doc.id}: annotator/{bob}"] and report.updated == [doc.id]
+    assert sync.pulled_set(after[f"annotator/{eve}"]) and not sync.pulled_set(after[f"annotator/{bob}"])
+    monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
+    again = CliRunner().invoke(main, ["doccano", "pull", "--corpus", str(corpus.path), "--project", project["name"]])
+    assert again.exit_code == 1
+    assert (f"1 annotator set(s) not made by a pull were kept as they are and Doccano's labels of that name not "
+            f"written (rename the set or the Doccano account): {doc.id}: annotator/{bob}") in again.output
+    assert next(corpus.documents()).annotations == after
+
+
+def test_cli_pull_force_resolves_a_conflict_for_good(client, schema, doccano_server, tmp_path, monkeypatch):
+    doc, corpus, project, ex = pushed_plain_doc(client, schema, doccano_server, tmp_path)
+    name = f"res{time.time_ns() % 10**6}"
+    with annotator(client, doccano_server, project, name) as ann:
+        ann.toggle_confirmed(project["id"], ex["id"])
+    edited = doc.with_set(AnnotationSet("silver", doc.annotations["silver"].spans[:1]))
+    make_corpus(corpus.path, [edited])
+    monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
+    pull = ["doccano", "pull", "--corpus", str(corpus.path), "--project", project["name"]]
+    runner = CliRunner()
+    first = runner.invoke(main, pull)
+    assert first.exit_code == 1
+    assert (f"1 conflict(s): changed locally since the push, not updated; take Doccano's labels for them with "
+            f"`spanbank doccano pull --force`: {doc.id}") in first.output
+    forced = runner.invoke(main, [*pull, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert f"1 conflict(s) resolved by taking Doccano's labels (recorded in {sync.RESOLVED}): {doc.id}" in forced.output
+    pulled = next(corpus.documents())
+    assert pulled.annotations["silver"] == edited.annotations["silver"] and pulled.annotators() == [name]
+    (record,) = [orjson.loads(line) for line in (corpus.path / sync.RESOLVED).read_bytes().splitlines()]
+    assert (record["doc"], record["project"], record["server_rev"], record["local_rev"]) == \
+        (doc.id, project["name"], sync.revision(doc), sync.revision(edited))
+    later = runner.invoke(main, pull)
+    assert later.exit_code == 0 and "conflict" not in later.output, later.output
+    make_corpus(corpus.path, [pulled.with_set(AnnotationSet("silver", ()))])  # edited again: a new conflict
+    assert sync.pull(client, project, corpus, schema).conflicts == [doc.id]
+
+
+# --- issue 16: state files, validation, worker liveness, silent server, ports, push lock ------------
+
+
+def test_state_files_are_private_and_up_tightens_them(doccano_server):
+    state = doccano_server.state
+
+    def wrong_modes() -> dict[str, str]:
+        out = {}
+        for root, dirs, files in os.walk(state):
+            dirs[:] = [d for d in dirs if Path(root, d) not in (state / "tools", state / "bin")]
+            for name in dirs + files:
+                path = Path(root, name)
+                want = 0o700 if path.is_dir() else 0o600
+                if path.stat().st_mode & 0o777 != want:
+                    out[str(path.relative_to(state))] = oct(path.stat().st_mode & 0o777)
+        return out
+
+    names = {str(p.relative_to(state)) for p in state.rglob("*")}
+    assert {"home", "home/db.sqlite3", "secret.json", "server.json", "web.pid", "worker.pid", "logs",
+            "logs/web.log", "logs/worker.log"} <= names
+    assert (state.stat().st_mode & 0o777, wrong_modes()) == (0o700, {})
+    (state / "home" / "db.sqlite3").chmod(0o644)
+    (state / "home").chmod(0o755)
+    (state / "logs" / "web.log").chmod(0o644)
+    state.chmod(0o755)
+    server.ensure_up(state)
+    assert (state.stat().st_mode & 0o777, wrong_modes()) == (0o700, {})
+
+
+def test_push_refuses_a_corpus_validate_rejects(client, schema, doccano_server, tmp_path):
+    corpus = make_corpus(tmp_path / "c", [plain_doc()])
+    first, *rest = corpus.annotations_path.read_bytes().splitlines(keepends=True)
+    corpus.annotations_path.write_bytes(first + first + b"".join(rest))  # a duplicated line
+    project = new_project(client, schema)
+    with pytest.raises(CorpusError) as info:
+        sync.push(client, project, corpus, state=doccano_server.state, schema=schema)
+    assert str(info.value).startswith(f"{corpus.path}: not pushed: the corpus does not validate (1 problem(s)):\n"
+                                      f"  {corpus.annotations_path}:2: id 's1' is used twice in set silver")
+    assert client.count_examples(project["id"]) == 0
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process we started and its children, by pid."""
+    proc = psutil.Process(pid)
+    children = proc.children(recursive=True)
+    proc.kill()
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs([proc, *children], timeout=10)
+
+
+def test_push_worker_killed_mid_push_fails_fast_then_resumes_once(schema, doccano_server, tmp_path):
+    docs = generated_docs(15, "wk")
+    corpus = make_corpus(tmp_path / "c", docs)
+    killed = []
+
+    def kill_worker_after_first_chunk(n):
+        if not killed:
+            killed.append(server.running_pid(doccano_server.state, "worker"))
+            kill_tree(killed[0])
+
+    with doccano_server.client() as client:
+        project = new_project(client, schema)
+        try:
+            with pytest.raises(SyncError) as info:
+                sync.push(client, project, corpus, state=doccano_server.state, schema=schema, chunk_size=5,
+                          progress=kill_worker_after_first_chunk, task_timeout=120)
+        finally:
+            server.ensure_up(doccano_server.state)
+        assert str(info.value).startswith(f"the local Doccano task worker (pid {killed[0]}) is not running, so "
+                                          "Doccano task ")
+        assert str(info.value).endswith("cannot finish; restart it with `spanbank doccano up` (or ask the server's "
+                                        "admin), then run the command again (a push resumes where it stopped)")
+        report = sync.push(client, project, corpus, state=doccano_server.state, schema=schema, chunk_size=5)
+        assert report.already_on_server >= 5 and report.uploaded + report.already_on_server == 15
+        assert server_copies(client, project) == {d.id: 1 for d in docs}
+
+
+class SilentServer:
+    """A loopback socket that accepts connections and never answers; counts them."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.accepted.append(self.sock.accept()[0])
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def test_cli_push_to_a_silent_server_fails_after_one_bounded_attempt(tmp_path, monkeypatch):
+    silent = SilentServer()
+    corpus = make_corpus(tmp_path / "c", [plain_doc()])
+    monkeypatch.setenv("DOCCANO_URL", silent.url)
+    monkeypatch.setenv("DOCCANO_TOKEN", "not-a-real-token")
+    try:
+        result = CliRunner().invoke(main, ["doccano", "push", "--corpus", str(corpus.path)])
+    finally:
+        silent.close()
+    assert result.exit_code == 1
+    assert (f"GET {silent.url}/v1/projects: no answer within 25 s (ReadTimeout); the server accepts connections but "
+            "does not answer: check it (`spanbank doccano status`, `spanbank doccano logs web`)") in result.output
+    assert len(silent.accepted) == 1 and "not-a-real-token" not in result.output
+
+
+def time_wait_on(port: int) -> None:
+    """Leave a TIME-WAIT socket on local port ``port`` (the side that closes first keeps it), as a killed server does."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with socket.create_connection(("127.0.0.1", port)) as peer:
+            conn, _ = listener.accept()
+            conn.close()
+            peer.recv(1)
+    assert any(c.status == psutil.CONN_TIME_WAIT and c.laddr.port == port for c in psutil.net_connections("tcp"))
+
+
+def test_cli_up_explicit_port_is_used_despite_time_wait_or_refused(doccano_server, monkeypatch):
+    monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
+    monkeypatch.setattr(server, "PORT_WAIT", 1.0)
+    runner = CliRunner()
+    port = int(doccano_server.url.rsplit(":", 1)[1])
+    other = runner.invoke(main, ["doccano", "up", "--port", str(port + 1)])
+    assert other.exit_code == 1 and f"the local Doccano server already runs on port {port}, not {port + 1}" in other.output
+    server.stop(doccano_server.state, ("web",))
+    try:
+        with socket.socket() as holder:  # a live listener: refused, never swapped
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+            refused = runner.invoke(main, ["doccano", "up", "--port", str(port)])
+        assert refused.exit_code == 1
+        assert f"port {port} on 127.0.0.1 is in use (by pid {os.getpid()}); waited 1 s for it" in refused.output
+        time_wait_on(port)
+        started = runner.invoke(main, ["doccano", "up", "--port", str(port)])
+        assert started.exit_code == 0, started.output
+        assert f"Doccano runs at http://127.0.0.1:{port} " in started.output
+    finally:
+        server.ensure_up(doccano_server.state)
+    assert doccano_server.url == f"http://127.0.0.1:{port}"
+
+
+def test_push_waits_for_a_busy_restarted_worker_instead_of_calling_it_dead(schema, doccano_server, tmp_path):
+    corpus = make_corpus(tmp_path / "c", [plain_doc()])
+    backlog = tmp_path / "backlog.jsonl"
+    backlog.write_bytes(b"".join(sync.iter_payloads(iter(generated_docs(1500, "busy")), "admin")))
+    with doccano_server.client() as client:
+        scratch, project = new_project(client, schema, "scratch"), new_project(client, schema)
+        server.stop(doccano_server.state, ("worker",))
+        try:
+            queued = client.upload(scratch["id"], backlog)  # waits in the broker for the worker
+        finally:
+            server.ensure_up(doccano_server.state)
+        report = sync.push(client, project, corpus, state=doccano_server.state, schema=schema)
+        assert report.uploaded == 1 and report.worker_note is not None
+        assert report.worker_note.startswith("the Doccano task worker is alive but busy with queued tasks (")
+        client.wait_task(queued)
+
+
+def test_push_lock_second_push_refused_and_killed_pushes_chunk_folders_removed(schema, doccano_server, tmp_path):
+    docs = generated_docs(40, "lock")
+    corpus = make_corpus(tmp_path / "c", docs)
+    with doccano_server.client() as client:
+        project = new_project(client, schema)
+        journal = sync.journal_path(doccano_server.state, client, project)
+        leftovers = [doccano_server.state / f".{journal.stem}", doccano_server.state / ".push-k1ll3d_x"]
+        for folder in leftovers:  # what killed pushes (this project's, and an older version's) leave behind
+            folder.mkdir()
+            (folder / "chunk-0.jsonl").write_bytes(b"{}\n" * 1000)
+        outcomes: dict[str, object] = {}
+        barrier = threading.Barrier(2)
+
+        def run(name: str) -> None:
+            with doccano_server.client() as own:
+                barrier.wait()
+                try:
+                    outcomes[name] = sync.push(own, project, corpus, state=doccano_server.state, schema=schema,
+                                               chunk_size=10)
+                except SyncError as exc:
+                    outcomes[name] = exc
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        errors = [o for o in outcomes.values() if isinstance(o, SyncError)]
+        reports = [o for o in outcomes.values() if isinstance(o, sync.PushReport)]
+        assert len(errors) == 1 and len(reports) == 1 and reports[0].uploaded == 40
+        assert str(errors[0]) == (f"{journal.with_suffix('.lock')}: another push to Doccano project "
+                                  f"{project['name']!r} is running; wait for it to finish, then push again (it sends "
+                                  "only what is still missing)")
+        assert server_copies(client, project) == {d.id: 1 for d in docs}
+        assert [f.exists() for f in leftovers] == [False, False] and journal.exists()

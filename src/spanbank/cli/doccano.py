@@ -27,12 +27,16 @@ def doccano() -> None:
 
 
 @doccano.command()
-@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default 8765, else a free one).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port on 127.0.0.1: used, or refused with an error (never swapped for another).  "
+                   "Default: the last one used, else 8765, else a free one.")
 @handle_errors
 def up(port: int | None) -> None:
     """Install (once), initialise and start the local server + task worker.  Idempotent.
 
-    Example:  spanbank doccano up
+    The state folder (.spanbank/doccano: database, password file, logs) is kept private: folders
+    0700, files 0600.
+    Example:  spanbank doccano up --port 8765
     """
     info = server.ensure_up(port=port, progress=say)
     say(f"Doccano runs at {info.url} (user {info.username!r}; password file {info.password_file})")
@@ -115,17 +119,22 @@ def setup(project_name: str, schema_path: Path | None, as_json: bool) -> None:
 def push(corpus_path: Path, project_name: str, chunk_size: int, as_json: bool) -> None:
     """Upload every document not yet in the project (bulk import, resumable, idempotent).
 
+    \b
+    Refuses a corpus that `spanbank validate` rejects (listing file:line) and a second push to the
+    same project while one runs.  A killed push resumes where it stopped, without duplicates.
     Example:  spanbank doccano push --corpus corpus --project spanbank
     """
     corpus = open_corpus(corpus_path)
     with connect() as client:
         project = sync.require_project(client, project_name)
         with progress_bar("pushing", total=corpus.count()) as advance:
-            report = sync.push(client, project, corpus, state=server.state_dir(), chunk_size=chunk_size,
-                               progress=advance)
+            report = sync.push(client, project, corpus, state=server.state_dir(), schema=load_schema(),
+                               chunk_size=chunk_size, progress=advance)
     if as_json:
         emit_json(report.as_dict())
         return
+    if report.worker_note:
+        say(report.worker_note)
     say(f"uploaded {report.uploaded} document(s) in {report.chunks} chunk(s); {report.already_on_server} already "
         f"on the server; {report.duplicates_removed} duplicate(s) removed")
     if report.changed_since_push:
@@ -137,12 +146,22 @@ def push(corpus_path: Path, project_name: str, chunk_size: int, as_json: bool) -
 @corpus_option
 @project_option
 @click.option("--only-approved", is_flag=True, help="Only examples someone confirmed in Doccano.")
-@click.option("--force", is_flag=True, help="Also update documents changed locally since the push.")
+@click.option("--force", is_flag=True,
+              help="Resolve conflicts by taking Doccano's labels for documents changed locally since their push "
+                   "(recorded in doccano-resolved.jsonl; later pulls no longer report them).")
 @json_option
 @handle_errors
 def pull(corpus_path: Path, project_name: str, only_approved: bool, force: bool, as_json: bool) -> None:
-    """Read annotators' labels back as annotator/<name> sets.  Exit 1 on conflicts or rejected labels.
+    """Read annotators' labels back as annotator/<name> sets.  Exit 1 on conflicts, rejected labels or kept sets.
 
+    \b
+    Only sets made by a pull are replaced; an annotator/<name> set from elsewhere (an import) is kept
+    as it is, and Doccano's labels of that name for the document are not written (rename one of them).
+    A conflict is a document whose pushed set (gold, else silver) was edited locally after its push:
+    it is left alone and reported.  Resolve it with `pull --force`, which takes Doccano's labels for it
+    (your local gold/silver edit stays) and records that in corpus/doccano-resolved.jsonl, so later
+    pulls treat it as any other document until it changes again.
+    A writer that runs during a pull (e.g. an import) keeps its change: the pull merges under the lock.
     Example:  spanbank doccano pull --only-approved
     """
     corpus = open_corpus(corpus_path)
@@ -151,22 +170,38 @@ def pull(corpus_path: Path, project_name: str, only_approved: bool, force: bool,
         with progress_bar("pulling") as advance:
             report = sync.pull(client, project, corpus, load_schema(), only_approved=only_approved, force=force,
                                progress=advance)
+    unresolved = [d for d in report.conflicts if d not in report.resolved]
     if as_json:
         emit_json(report.as_dict())
     else:
-        say(f"{report.examples} example(s) read: {len(report.updated)} document(s) updated, {report.unchanged} "
-            f"unchanged; annotators: {', '.join(report.annotators) or 'none'}")
-        if report.round:
-            say(f"recorded as Doccano annotation round {report.round} in {corpus.rounds_path}")
-        if report.conflicts:
-            say(f"{len(report.conflicts)} conflict(s) (changed locally since the push; "
-                f"{'overwritten' if force else 'not overwritten, use --force'}): {', '.join(report.conflicts[:5])}")
-        if report.rejects:
-            say(f"{len(report.rejects)} label(s) rejected, kept in {report.rejects_path}")
-        if report.not_in_corpus:
-            say(f"{len(report.not_in_corpus)} example(s) on the server have no document in the corpus")
-    if (report.conflicts and not force) or report.rejects:
+        _say_pull(report, corpus.rounds_path, unresolved)
+    if unresolved or report.rejects or report.kept_sets:
         raise SystemExit(EXIT_PROBLEMS)
+
+
+def _say_pull(report: sync.PullReport, rounds_path: Path, unresolved: list[str]) -> None:
+    if report.worker_note:
+        say(report.worker_note)
+    say(f"{report.examples} example(s) read: {len(report.updated)} document(s) updated, {report.unchanged} "
+        f"unchanged; annotators: {', '.join(report.annotators) or 'none'}")
+    if report.round:
+        say(f"recorded as Doccano annotation round {report.round} in {rounds_path}")
+    if report.changed_during_pull:
+        say(f"{len(report.changed_during_pull)} document(s) changed by another writer during the pull (their change "
+            f"was kept): {', '.join(report.changed_during_pull[:5])}")
+    if report.resolved:
+        say(f"{len(report.resolved)} conflict(s) resolved by taking Doccano's labels (recorded in "
+            f"{sync.RESOLVED}): {', '.join(report.resolved[:5])}")
+    if unresolved:
+        say(f"{len(unresolved)} conflict(s): changed locally since the push, not updated; take Doccano's labels for "
+            f"them with `spanbank doccano pull --force`: {', '.join(unresolved[:5])}")
+    if report.kept_sets:
+        say(f"{len(report.kept_sets)} annotator set(s) not made by a pull were kept as they are and Doccano's labels "
+            f"of that name not written (rename the set or the Doccano account): {'; '.join(report.kept_sets[:5])}")
+    if report.rejects:
+        say(f"{len(report.rejects)} label(s) rejected, kept in {report.rejects_path}")
+    if report.not_in_corpus:
+        say(f"{len(report.not_in_corpus)} example(s) on the server have no document in the corpus")
 
 
 def register(main: click.Group) -> None:

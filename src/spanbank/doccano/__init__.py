@@ -26,7 +26,9 @@ def connect(state: Path | None = None, **client_options: object) -> DoccanoClien
             raise SyncError(f"DOCCANO_URL is set ({url}) but no credentials are",
                             hint="set DOCCANO_TOKEN, or DOCCANO_USERNAME and DOCCANO_PASSWORD")
         return DoccanoClient.login(url, username, password, **client_options)
+    state = (state or server.state_dir()).resolve()
     info = server.local_info(state)
+    client_options.setdefault("worker", server.LocalWorker(state))
     return DoccanoClient.login(info.url, info.username, info.password(), **client_options)
 
 

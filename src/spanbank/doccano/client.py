@@ -5,18 +5,24 @@ share an environment with spaCy 3.8 or current datasets), sets no request timeou
 import ``encoding`` (so chardet corrupts small UTF-8 files), and ``bulk_delete_examples(p, [])``
 deletes every example.  The endpoints used below are the ones doccano-client uses.
 
-Every call has a timeout and bounded retries with exponential backoff.  A request is retried only
+Every call has a bound on its *total* time (all attempts and back-off included; 25 s unless the call
+says otherwise), so a server that accepts connections but never answers fails within that bound, and
+bounded retries with exponential backoff.  A request is retried only
 when it cannot have had an effect twice: connection failures before anything was sent (any method),
 and read failures or 502/503/504 answers for idempotent methods (and a 500 on a GET: SQLite
 "database is locked" while the worker writes shows up that way).  Failures are wrapped once into
 :class:`SyncError` keeping the server's own message.  Tokens never appear in messages.
+
+Waiting for an import or export task checks that the task worker is alive: through ``worker`` (a
+:class:`WorkerProbe`; the local server's process id) every second, else through the health endpoint
+(a remote server), failing after ``REMOTE_STALL`` seconds of failed health checks.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 
 import httpx
 
@@ -26,15 +32,43 @@ IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 RETRY_STATUS = {502, 503, 504}
 SERVER_MESSAGE_CHARS = 400
 POLL_MAX = 0.25  # most seconds between task status polls: a cheap GET; the next chunk waits for it
+TOTAL_TIMEOUT = 25.0  # seconds one call may take, retries included
+LOCAL_CHECK_EVERY = 1.0  # seconds between liveness checks of a local worker (a process lookup)
+REMOTE_CHECK_EVERY = 5.0  # seconds between health checks of a remote worker (each enqueues a celery task)
+REMOTE_STALL = 15.0  # seconds of failing health checks after which a remote worker counts as gone
+SILENT_HINT = ("the server accepts connections but does not answer: check it (`spanbank doccano status`, "
+               "`spanbank doccano logs web`); restart a local one with `spanbank doccano down` then `spanbank doccano up`")
+RESTART_HINT = ("restart it with `spanbank doccano up` (or ask the server's admin), then run the command again "
+                "(a push resumes where it stopped)")
+
+
+class NoAnswer(SyncError):
+    """The server took the request and did not answer within the call's time bound."""
+
+
+class WorkerProbe(Protocol):
+    """Liveness of a task worker we can see directly (the local server's)."""
+
+    def dead(self) -> str | None:
+        """Why the worker cannot run tasks, or None while it lives."""
+
+    def queued(self) -> int | None:
+        """How many tasks wait for it (None: unknown)."""
+
+    def queued_task(self, task_id: str) -> bool:
+        """Whether that task still waits for a worker (it will run when one takes it)."""
 
 
 class DoccanoClient:
     """A logged-in session against one Doccano server (token auth, no CSRF)."""
 
-    def __init__(self, url: str, token: str, *, timeout: float = 30.0, retries: int = 3, backoff: float = 0.5) -> None:
+    def __init__(self, url: str, token: str, *, timeout: float = TOTAL_TIMEOUT, retries: int = 3, backoff: float = 0.5,
+                 worker: WorkerProbe | None = None) -> None:
         self.url = url.rstrip("/")
+        self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.worker = worker
         self._http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout, connect=5.0),
                                   headers={"Authorization": f"Token {token}", "Accept": "application/json"})
 
@@ -67,24 +101,28 @@ class DoccanoClient:
 
     def request(self, method: str, path: str, *, expect: tuple[int, ...] = (200, 201, 204), raw: bool = False,
                 timeout: float | None = None, **kwargs: Any) -> Any:
-        """One HTTP call with retries; returns the decoded JSON (or the response when ``raw``)."""
-        if timeout is not None:
-            kwargs["timeout"] = httpx.Timeout(timeout, connect=5.0)
+        """One HTTP call with retries, all within ``timeout`` seconds (default: the client's); returns the
+        decoded JSON (or the response when ``raw``)."""
+        budget = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
         attempt = 0
         while True:
+            left = max(deadline - time.monotonic(), 0.1)
+            kwargs["timeout"] = httpx.Timeout(left, connect=min(5.0, left))
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.HTTPError as exc:
-                if attempt < self.retries and _retryable(method, exc):
+                if attempt < self.retries and _retryable(method, exc) and self._pause(attempt, deadline):
                     attempt += 1
-                    time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
+                if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+                    raise NoAnswer(f"{method} {self.url}{path}: no answer within {budget:.0f} s ({type(exc).__name__})",
+                                   hint=SILENT_HINT) from None
                 raise SyncError(f"{method} {self.url}{path} failed: {type(exc).__name__}: {exc}",
                                 hint="is the Doccano server running? (`spanbank doccano status`)") from None
             transient = response.status_code in RETRY_STATUS or (method == "GET" and response.status_code == 500)
-            if transient and method in IDEMPOTENT and attempt < self.retries:
+            if transient and method in IDEMPOTENT and attempt < self.retries and self._pause(attempt, deadline):
                 attempt += 1
-                time.sleep(self.backoff * 2 ** (attempt - 1))
                 continue
             if response.status_code not in expect:
                 raise SyncError(f"{method} {self.url}{path} -> HTTP {response.status_code}: {_server_message(response)}")
@@ -96,6 +134,14 @@ class DoccanoClient:
                 return response.json()
             except ValueError:
                 return response.text
+
+    def _pause(self, attempt: int, deadline: float) -> bool:
+        """Sleep before retry ``attempt + 1``; False (no sleep) when it would leave no time for the retry."""
+        pause = self.backoff * 2 ** attempt
+        if time.monotonic() + pause + 0.5 > deadline:
+            return False
+        time.sleep(pause)
+        return True
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)
@@ -201,8 +247,11 @@ class DoccanoClient:
 
     def worker_problem(self) -> str | None:
         """Why imports/exports cannot run now (``None`` when the task worker answers).  Takes ~1-3 s."""
-        response = self.request("GET", "/v1/health/", params={"format": "json"}, expect=(200, 500), raw=True,
-                                timeout=15.0)
+        try:
+            response = self.request("GET", "/v1/health/", params={"format": "json"}, expect=(200, 500), raw=True,
+                                    timeout=15.0)
+        except NoAnswer:  # its checks wait on the database, which a long import holds
+            return "the health check did not answer within 15 s"
         try:
             checks = response.json()
         except ValueError:
@@ -211,6 +260,27 @@ class DoccanoClient:
         if bad:
             return "; ".join(f"{k}: {v}" for k, v in bad.items())
         return None if response.status_code == 200 else f"health check failed: {checks}"
+
+    def check_worker(self) -> str | None:
+        """Raise SyncError when the task worker cannot run imports/exports; a note when it is alive but busy."""
+        return self.worker_note(self.worker_problem())
+
+    def worker_note(self, problem: str | None) -> str | None:
+        """Judge a failed health check (``problem``): a dead worker is an error, a live one (its process,
+        for the local server) only busy with queued tasks (a note).  A remote one cannot be told apart."""
+        if problem is None:
+            return None
+        if self.worker is None:
+            raise SyncError(f"the Doccano task worker at {self.url} does not answer its health check ({problem}): it "
+                            "is not running, or busy with queued tasks; imports and exports would wait for it",
+                            hint="start it (`spanbank doccano up`, or ask the server's admin), or wait for its queue "
+                                 "to drain, then run the command again")
+        dead = self.worker.dead()
+        if dead:
+            raise SyncError(f"{dead}; imports and exports would wait for it", hint=RESTART_HINT)
+        queued = self.worker.queued()
+        return (f"the Doccano task worker is alive but busy with queued tasks ({'some' if queued is None else queued} "
+                "waiting): this run waits for them")
 
     def upload(self, project_id: int, path: Path, *, task: str = "RelationExtraction", file_format: str = "JSONL",
                encoding: str = "utf_8") -> str:
@@ -224,8 +294,14 @@ class DoccanoClient:
         return data["task_id"]
 
     def wait_task(self, task_id: str, *, timeout: float = 1800.0) -> Any:
-        """Poll a celery task until it is ready; its result, or SyncError with the task's error."""
-        deadline, delay = time.monotonic() + timeout, 0.1
+        """Poll a celery task until it is ready; its result, or SyncError with the task's error.
+
+        Bounded by ``timeout`` and by the worker's liveness (see the module notes): a dead worker fails
+        the wait within seconds (local) or ``REMOTE_STALL`` + a health check (remote).
+        """
+        started = time.monotonic()
+        deadline, delay = started + timeout, 0.1
+        liveness = _Liveness(self, task_id)
         while True:
             status = self.get(f"/v1/tasks/status/{task_id}")
             if status.get("ready"):
@@ -235,6 +311,7 @@ class DoccanoClient:
             if time.monotonic() > deadline:
                 raise SyncError(f"Doccano task {task_id} was not done after {timeout:.0f} s",
                                 hint="check the worker with `spanbank doccano status` / `spanbank doccano logs worker`")
+            liveness.check()
             time.sleep(delay)
             delay = min(delay * 1.5, POLL_MAX)
 
@@ -253,6 +330,37 @@ class DoccanoClient:
                 for block in response.iter_bytes(1 << 20):
                     fh.write(block)
         return dest
+
+
+class _Liveness:
+    """The worker checks of one task wait (see :meth:`DoccanoClient.wait_task`)."""
+
+    def __init__(self, client: DoccanoClient, task_id: str) -> None:
+        self.client, self.task_id = client, task_id
+        self.every = LOCAL_CHECK_EVERY if client.worker is not None else REMOTE_CHECK_EVERY
+        self.next = time.monotonic() + self.every
+        self.failing_since: float | None = None
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now < self.next:
+            return
+        self.next = now + self.every
+        client = self.client
+        if client.worker is not None:
+            problem = client.worker.dead()
+            if problem:
+                raise SyncError(f"{problem}, so Doccano task {self.task_id} cannot finish", hint=RESTART_HINT)
+            return
+        problem = client.worker_problem()
+        if problem is None:
+            self.failing_since = None
+            return
+        self.failing_since = self.failing_since or now
+        if time.monotonic() - self.failing_since >= REMOTE_STALL:
+            raise SyncError(f"the Doccano task worker at {client.url} has failed its health checks for "
+                            f"{REMOTE_STALL:.0f} s ({problem}) while task {self.task_id} waits: it is not running, or "
+                            "busy with other tasks", hint=RESTART_HINT)
 
 
 def _retryable(method: str, exc: httpx.HTTPError) -> bool:

@@ -5,10 +5,15 @@ Layout of the state folder (default ``.spanbank/doccano/``; ``$SPANBANK_STATE/do
     tools/doccano/      the isolated uv tool environment (doccano==1.8.4 plus the 3 pins it needs)
     bin/doccano         its entry point
     home/               DOCCANO_HOME: db.sqlite3 and media/
-    secret.json         0600: admin username, random password, Django SECRET_KEY
+    secret.json         admin username, random password, Django SECRET_KEY
     server.json         port and URL
     web.pid, worker.pid the processes we started: pid and start time (so `down` never kills another)
     logs/web.log, logs/worker.log
+    push-<key>.jsonl    push journals; push-<key>.lock: one push per project at a time
+
+Everything in the state folder is private: folders 0700, files 0600 (the database holds API tokens in
+plain text).  The server processes run with umask 077, our own files are created 0600, and ``up``
+tightens whatever an older version left wider.
 
 The web app (``config.wsgi``) runs under gunicorn bound to 127.0.0.1 with 2 workers (``doccano
 webserver`` would bind 0.0.0.0); imports and exports need the ``doccano task`` celery worker (one
@@ -26,11 +31,12 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 import httpx
 import psutil
@@ -44,6 +50,19 @@ ADMIN = "admin"
 WEB_WORKERS = 2
 START_TIMEOUT = 90.0
 COMPONENTS = ("web", "worker")
+UMASK = 0o077
+PORT_WAIT = 15.0  # seconds an explicit port may stay busy (a killed server's workers letting go) before refusing
+
+SETTINGS_MODULE = "spanbank_doccano_settings"
+SETTINGS = """# Written by spanbank on every `doccano up`: Doccano's production settings, kept private.
+import os
+from config.settings.production import *  # noqa: F401,F403
+
+FILE_UPLOAD_PERMISSIONS = 0o600  # Django's default 0o644 would chmod every upload and export wider
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+DJANGO_DRF_FILEPOND_UPLOAD_TMP = os.path.join(os.environ["DOCCANO_HOME"], "filepond-temp-uploads")  # not site-packages
+DJANGO_DRF_FILEPOND_ALLOW_EXTERNAL_UPLOAD_DIR = True  # (it is outside the backend folder)
+"""
 
 SETUP_SCRIPT = """
 import os, sys
@@ -121,7 +140,7 @@ def ensure_installed(tools: Path) -> bool:
 
 def write_private(path: Path, data: dict) -> None:
     """Write JSON readable by the owner only (0600 from creation, never wider)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
@@ -129,6 +148,46 @@ def write_private(path: Path, data: dict) -> None:
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh)
     os.replace(tmp, path)
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) as 0700 folders; returns it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def open_private(path: Path, mode: str = "ab") -> IO:
+    """Open a file of the state folder for writing, created 0600 (appending by default)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, 0o600), mode)
+
+
+def tighten(state: Path) -> list[str]:
+    """Make the state folder private (folders 0700, files 0600), leaving the server software alone.
+
+    Returns the paths whose mode changed (state written by an older version, or by hand).
+    """
+    changed = []
+    skip = {state / "tools", state / "bin"}  # the isolated install (executables) when it lives here
+
+    def fix(path: Path, want: int) -> None:
+        mode = path.lstat().st_mode
+        if (mode & 0o777) != want:
+            path.chmod(want)
+            changed.append(str(path))
+
+    if not state.exists():
+        return changed
+    fix(state, 0o700)
+    for root, dirs, files in os.walk(state):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if here / d not in skip and not (here / d).is_symlink()]
+        for d in dirs:
+            fix(here / d, 0o700)
+        for f in files:
+            if not (here / f).is_symlink():
+                fix(here / f, 0o600)
+    return changed
 
 
 def read_secret(state: Path) -> dict:
@@ -146,33 +205,65 @@ def _new_secret(state: Path) -> dict:
     return secret
 
 
+def _write_settings(state: Path) -> None:
+    """Our settings module (see ``SETTINGS``), on the server processes' PYTHONPATH."""
+    folder = private_dir(state / "django")
+    with open_private(folder / f"{SETTINGS_MODULE}.py", "wb") as fh:
+        fh.write(SETTINGS.encode())
+
+
 def _server_json(state: Path) -> dict:
     path = state / "server.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _port_free(port: int) -> bool:
+def _bind(port: int) -> int | None:
+    """The port bound on 127.0.0.1 (then released), or None when it is taken.
+
+    Binds with SO_REUSEADDR like gunicorn does, so TIME-WAIT sockets of a killed server do not count as
+    taken (they would not stop gunicorn), while a live listener does.
+    """
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
-            return False
-        return True
+            return None
+        return s.getsockname()[1]
 
 
-def _pick_port(preferred: int | None) -> int:
-    """The preferred port (waiting a little for a killed server's workers to let go of it), else another."""
-    deadline = time.monotonic() + 15.0
-    while preferred and not _port_free(preferred) and time.monotonic() < deadline:
-        time.sleep(0.5)
+def _pick_port(preferred: int | None, *, explicit: bool = False, wait: float | None = None) -> int:
+    """The port to start on.
+
+    An ``explicit`` port (``up --port``) is used, or refused with SyncError after waiting up to ``wait``
+    seconds for it (a killed server's workers letting go); it is never swapped for another.  Otherwise
+    the preferred (last used) port, then 8765, then any free one.
+    """
+    if explicit and preferred:
+        wait = PORT_WAIT if wait is None else wait
+        deadline = time.monotonic() + wait
+        while _bind(preferred) is None:
+            if time.monotonic() > deadline:
+                holder = _listener_pid(preferred)
+                raise SyncError(f"port {preferred} on 127.0.0.1 is in use"
+                                + (f" (by pid {holder})" if holder else "") + f"; waited {wait:.0f} s for it",
+                                value=preferred, hint="stop what listens there, or choose another port with "
+                                                      "`spanbank doccano up --port N` (without --port a free one is picked)")
+            time.sleep(0.5)
+        return preferred
     for port in ([preferred] if preferred else []) + [DEFAULT_PORT, 0]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
+        bound = _bind(port)
+        if bound is not None:
+            return bound
     raise SyncError("no free local port for Doccano")
+
+
+def _listener_pid(port: int) -> int | None:
+    with contextlib.suppress(psutil.Error, OSError):
+        for conn in psutil.net_connections("tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return conn.pid
+    return None
 
 
 # --- processes ----------------------------------------------------------------------------------
@@ -197,13 +288,49 @@ def running_pid(state: Path, component: str) -> int | None:
     return record["pid"]
 
 
+@dataclass(frozen=True)
+class LocalWorker:
+    """Liveness of our local task worker, checked by the client while it waits for an import or export."""
+
+    state: Path
+
+    def dead(self) -> str | None:
+        """Why the worker cannot run tasks (it is not running), or None while its process lives."""
+        if running_pid(self.state, "worker") is not None:
+            return None
+        path = _pid_file(self.state, "worker")
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            return f"the local Doccano task worker (pid {json.loads(path.read_text())['pid']}) is not running"
+        return "the local Doccano task worker is not running"
+
+    def queued(self) -> int | None:
+        """Tasks waiting in the broker (a table of the SQLite database); None when it cannot be read."""
+        db = self.state / "home" / "db.sqlite3"
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2.0)) as con:
+                return int(con.execute("SELECT count(*) FROM kombu_message WHERE visible = 1").fetchone()[0])
+        except sqlite3.Error:
+            return None
+
+    def queued_task(self, task_id: str) -> bool:
+        """Whether task ``task_id`` still waits in the broker, not yet taken by any worker."""
+        db = self.state / "home" / "db.sqlite3"
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2.0)) as con:
+                row = con.execute("SELECT 1 FROM kombu_message WHERE visible = 1 AND payload LIKE ? LIMIT 1",
+                                  (f"%{task_id}%",)).fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None
+
+
 def _child_env(state: Path, tools: Path, secret: dict) -> dict[str, str]:
     home = state / "home"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DOCCANO_", "SPANBANK_", "DJANGO_", "CELERY_", "DATABASE_", "VIRTUAL_ENV", "PYTHON"))}
     env.update({
         "DOCCANO_HOME": str(home), "STANDALONE": "True", "DEBUG": "False",
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE, "PYTHONPATH": str(state / "django"),
         "DATABASE_URL": f"sqlite:///{home}/db.sqlite3", "MEDIA_ROOT": str(home / "media"),
         "SECRET_KEY": secret["secret_key"], "PATH": f"{tools / 'tools' / 'doccano' / 'bin'}:{env.get('PATH', '')}",
     })
@@ -211,22 +338,21 @@ def _child_env(state: Path, tools: Path, secret: dict) -> dict[str, str]:
 
 
 def _spawn(state: Path, component: str, cmd: list[str], env: dict[str, str], cwd: Path) -> int:
-    logs = state / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    with (logs / f"{component}.log").open("ab") as log:
+    logs = private_dir(state / "logs")
+    with open_private(logs / f"{component}.log") as log:
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, umask=UMASK)
     record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(), "cmd": cmd[:3]}
-    _pid_file(state, component).write_text(json.dumps(record))
+    write_private(_pid_file(state, component), record)
     return proc.pid
 
 
 def _initialise(state: Path, tools: Path, secret: dict) -> None:
     env = {**_child_env(state, tools, secret), "SPANBANK_ADMIN_USER": secret["username"],
            "SPANBANK_ADMIN_PASSWORD": secret["password"]}
-    (state / "home").mkdir(parents=True, exist_ok=True)
+    private_dir(state / "home")
     done = subprocess.run([str(tool_python(tools)), "-c", SETUP_SCRIPT], env=env, cwd=backend_dir(tools),
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, umask=UMASK)
     if done.returncode != 0:
         raise SyncError(f"initialising the Doccano database failed: {done.stderr.strip()[-800:]}", path=str(state / "home"))
 
@@ -241,13 +367,22 @@ def answers(url: str, timeout: float = 3.0) -> bool:
 
 def ensure_up(state: Path | None = None, tools: Path | None = None, *, port: int | None = None,
               progress: Callable[[str], None] | None = None) -> ServerInfo:
-    """Install (once), initialise (once) and start whatever of web + worker is not running.  Idempotent."""
+    """Install (once), initialise (once) and start whatever of web + worker is not running.  Idempotent.
+
+    ``port`` is explicit: the web server starts there or SyncError says why not (never another port).
+    Without it the last used port is preferred, then 8765, then any free one.  A web server that
+    already runs keeps its port (an explicit different one is an error).
+    """
     state = (state or state_dir()).resolve()
     tools = (tools or tools_dir(state)).resolve()
     note = progress or (lambda message: None)
-    state.mkdir(parents=True, exist_ok=True)
+    private_dir(state)
+    widened = tighten(state)
+    if widened:
+        note(f"made {len(widened)} state file(s)/folder(s) private (0600/0700) under {state}")
     if ensure_installed(tools):
         note(f"installed {DOCCANO_SPEC} into {tools}")
+    _write_settings(state)
     new_password = None
     if not (state / "secret.json").exists() or not (state / "home" / "db.sqlite3").exists():
         secret = _new_secret(state)
@@ -257,10 +392,14 @@ def ensure_up(state: Path | None = None, tools: Path | None = None, *, port: int
     secret = read_secret(state)
     info = _server_json(state)
     env = _child_env(state, tools, secret)
+    if port is not None and running_pid(state, "web") is not None and port != info.get("port"):
+        raise SyncError(f"the local Doccano server already runs on port {info.get('port')}, not {port}",
+                        value=port, hint="stop it first (`spanbank doccano down`), then `spanbank doccano up --port "
+                                         f"{port}`")
     if running_pid(state, "web") is None:
-        info["port"] = _pick_port(port or info.get("port"))
+        info["port"] = _pick_port(port or info.get("port"), explicit=port is not None)
         info["url"] = f"http://127.0.0.1:{info['port']}"
-        (state / "server.json").write_text(json.dumps(info))
+        write_private(state / "server.json", info)
         _spawn(state, "web", [str(tool_python(tools)), "-m", "gunicorn", "--bind", f"127.0.0.1:{info['port']}",
                               "--workers", str(WEB_WORKERS), "--timeout", "300", "config.wsgi"], env, backend_dir(tools))
         note(f"started the Doccano web server on {info['url']}")

@@ -1,133 +1,56 @@
-"""Corpus <-> Doccano: project from the schema, bulk push, per-annotator pull, safe merge.
-
-Offsets: the corpus counts Python code points; Doccano's UI counts UTF-16 code units (the project is
-kept in ``grapheme_mode=False``).  :class:`Utf16` converts at this boundary, both ways.
+"""Corpus <-> Doccano: the project from the schema, and the bulk push (pull lives in ``pull.py``).
 
 Who sees what: the project is *collaborative*, so annotators see the pushed pre-annotations (an
 imported label belongs to the importing account, and a non-collaborative project would hide it from
-everyone else).  Each label on the server still records its ``user``; pull reads labels per example
-through the REST listing and rebuilds one ``annotator/<username>`` set per human: the labels that
-person made, plus the pushed pre-annotations still present when that person confirmed the example.
-The pushing account (``spanbank_pusher`` in the meta) is the machine and must not be used to label.
+everyone else).  The pushing account (``spanbank_pusher`` in the meta) is the machine and must not
+be used to label.
 
 Push sends the ``gold`` set when a document has one, else ``silver``.  Events go as trigger spans
 plus trigger->argument relations typed by role; attributions as CUE spans plus CUE->SOURCE
 ('SOURCE') and CUE->CONTENT ('CONTENT') relations.  Every row carries the meta keys
 ``spanbank_id``, ``spanbank_rev`` (a hash of exactly what was sent, in UTF-16 offsets),
-``spanbank_set`` and ``spanbank_pusher``: the same keys on every row and never null.
+``spanbank_set`` and ``spanbank_pusher``: the same keys on every row and never null (``rows.py``).
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import hashlib
 import os
 import queue
-import re
-import tempfile
+import shutil
 import threading
-import zipfile
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import Any, Iterator
 
 import orjson
+from filelock import FileLock, Timeout
 
-from ..errors import SyncError
-from ..model import (
-    GOLD,
-    SILVER,
-    AnnotationSet,
-    Argument,
-    Attribution,
-    Document,
-    Event,
-    LabelSchema,
-    Provenance,
-    Span,
-    annotator_set,
-    utc_now,
-)
-from ..schema import render_guidelines
+from ..errors import CorpusError, Problem, SyncError
+from ..model import LabelSchema
+from ..schema import load_schema, render_guidelines
 from ..store import Corpus, atomic_writer
+from ..validate import validate
 from .client import DoccanoClient
+from .pull import DETAIL_PREFIX, REJECTS, RESOLVED, PullReport, annotator_sets, pull, pulled_set
+from .rows import (
+    META_KEYS,
+    Background,
+    Progress,
+    Utf16,
+    fingerprint,
+    iter_payloads,
+    payload,
+    pushed_set,
+    revision,
+    utf16_slice,
+)
+from .server import open_private, private_dir
 
-Progress = Callable[[int], None] | None
-META_KEYS = ("spanbank_id", "spanbank_rev", "spanbank_set", "spanbank_pusher")
-REJECTS = "doccano-rejects.jsonl"
-ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 DEFAULT_CHUNK = 10_000  # documents per import task (~28 MB of JSONL for 2.8 KB documents)
 LEAD_CHUNK = 500  # the first chunk: small, so the server starts importing while the rest is built
-LINK_TYPES = ("SOURCE", "CONTENT")
-
-
-# --- offsets ------------------------------------------------------------------------------------
-
-
-class Utf16:
-    """Code point <-> UTF-16 code unit offsets over one text (only astral characters differ)."""
-
-    def __init__(self, text: str) -> None:
-        self.astral = [m.start() for m in ASTRAL.finditer(text)]
-        self.starts16 = [a + k for k, a in enumerate(self.astral)]
-        self.length16 = len(text) + len(self.astral)
-
-    def to16(self, i: int) -> int:
-        return i + bisect.bisect_left(self.astral, i)
-
-    def from16(self, j: int) -> int | None:
-        """The code point offset of UTF-16 offset ``j``; None when it is outside or splits a surrogate pair."""
-        if not isinstance(j, int) or j < 0 or j > self.length16:
-            return None
-        k = bisect.bisect_left(self.starts16, j)
-        if k and j == self.starts16[k - 1] + 1:
-            return None
-        return j - k
-
-
-def utf16_slice(text: str, start: int, end: int) -> str:
-    """What Doccano's UI shows for ``[start, end)`` in UTF-16 units (JavaScript ``substring``)."""
-    return text.encode("utf-16-le")[2 * start:2 * end].decode("utf-16-le", errors="replace")
-
-
-# --- what goes to the server ---------------------------------------------------------------------
-
-
-def pushed_set(doc: Document) -> AnnotationSet:
-    """The set a document sends: gold when it has one, else silver."""
-    gold = doc.annotation_set(GOLD)
-    return gold if not gold.is_empty() else doc.annotation_set(SILVER)
-
-
-def fingerprint(entities: list[dict], relations: list[dict]) -> str:
-    """A hash of spans and relations independent of ids and order (same for what we send and what comes back)."""
-    by_id = {e["id"]: (e["start_offset"], e["end_offset"], e["label"]) for e in entities}
-    ents = sorted(by_id[e["id"]] for e in entities)
-    rels = sorted((by_id[r["from_id"]], by_id[r["to_id"]], r["type"]) for r in relations
-                  if r["from_id"] in by_id and r["to_id"] in by_id)
-    return hashlib.sha256(orjson.dumps([ents, rels])).hexdigest()[:16]
-
-
-def payload(doc: Document, pusher: str = "") -> dict[str, Any]:
-    """The RelationExtraction JSONL row of one document (UTF-16 offsets, numeric per-document ids)."""
-    aset, u16 = pushed_set(doc), Utf16(doc.text)
-    spans = sorted(aset.spans, key=lambda s: (s.start, s.end, s.label, s.id))
-    number = {s.id: i for i, s in enumerate(spans, start=1)}
-    entities = [{"id": number[s.id], "start_offset": u16.to16(s.start), "end_offset": u16.to16(s.end), "label": s.label}
-                for s in spans]
-    relations = [{"id": i, "from_id": number[r.head], "to_id": number[r.tail], "type": r.type}
-                 for i, r in enumerate((r for r in aset.relations() if r.head in number and r.tail in number), start=1)]
-    return {"text": doc.text, "entities": entities, "relations": relations, "spanbank_id": doc.id,
-            "spanbank_rev": fingerprint(entities, relations), "spanbank_set": aset.name or SILVER,
-            "spanbank_pusher": pusher}
-
-
-def revision(doc: Document) -> str:
-    return payload(doc)["spanbank_rev"]
 
 
 # --- project set-up ------------------------------------------------------------------------------
@@ -230,6 +153,7 @@ class PushReport:
     duplicates_removed: int = 0
     chunks: int = 0
     reconciled: bool = False
+    worker_note: str | None = None  # the task worker was busy (alive) when the push started
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -240,9 +164,11 @@ def journal_path(state: Path, client: DoccanoClient, project: dict) -> Path:
     return state / f"push-{key}.jsonl"
 
 
-def _read_journal(path: Path) -> tuple[dict[str, str], bool]:
-    """(spanbank id -> rev of every confirmed chunk, whether a chunk was begun and never confirmed)."""
+def _read_journal(path: Path) -> tuple[dict[str, str], list[str | None]]:
+    """(spanbank id -> rev of every confirmed chunk, the import task of each chunk begun and never confirmed
+    (None: killed before its upload started a task))."""
     begun: dict[int, dict[str, str]] = {}
+    tasks: dict[int, str] = {}
     done: dict[str, str] = {}
     if path.exists():
         for raw in path.read_bytes().splitlines():
@@ -252,13 +178,27 @@ def _read_journal(path: Path) -> tuple[dict[str, str], bool]:
                 continue  # a line torn by a kill: its chunk counts as begun, not done
             if "begin" in rec:
                 begun[rec["begin"]] = rec["docs"]
+                tasks.pop(rec["begin"], None)
+            elif "task" in rec:
+                tasks[rec["task"]] = rec["id"]
             elif rec.get("done") in begun:
                 done.update(begun.pop(rec["done"]))
-    return done, bool(begun)
+    return done, [tasks.get(number) for number in begun]
+
+
+def _settle(client: DoccanoClient, task_ids: list[str | None], timeout: float) -> None:
+    """Let the import tasks of an interrupted push that still wait in the local broker run first (they will
+    run once a worker takes them; reconciling before that would be undone by their copies)."""
+    if client.worker is None:
+        return  # a remote broker cannot be seen: the count checks after each chunk catch late copies
+    for task_id in task_ids:
+        if task_id and client.worker.queued_task(task_id):
+            with contextlib.suppress(SyncError):  # its own failure is the old push's; reconcile sees the outcome
+                client.wait_task(task_id, timeout=timeout)
 
 
 def _journal_append(path: Path, record: dict) -> None:
-    with path.open("ab") as fh:
+    with open_private(path) as fh:
         fh.write(orjson.dumps(record) + b"\n")
         fh.flush()
         os.fsync(fh.fileno())
@@ -282,32 +222,50 @@ def reconcile(client: DoccanoClient, project_id: int) -> tuple[dict[str, str], i
     return {sid: sorted(found)[0][1] for sid, found in copies.items()}, len(extra)
 
 
-def check_worker(client: DoccanoClient) -> None:
-    _raise_worker_problem(client, client.worker_problem())
+
+def validation_problems(corpus: Corpus, schema: LabelSchema) -> list[Problem]:
+    """What ``spanbank validate`` rejects (differences from the last release manifest aside)."""
+    return [p for p in validate(corpus, schema) if not p.path.endswith("manifest.json")]
 
 
-def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, chunk_size: int = DEFAULT_CHUNK,
-         progress: Progress = None, task_timeout: float = 1800.0) -> PushReport:
+def _refuse_invalid(corpus: Corpus, problems: list[Problem]) -> None:
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:20]) + ("\n  ..." if len(problems) > 20 else "")
+        raise CorpusError(f"not pushed: the corpus does not validate ({len(problems)} problem(s)):\n{shown}",
+                          path=str(corpus.path), hint="fix them (`spanbank validate` lists every one), then push")
+
+
+def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, schema: LabelSchema | None = None,
+         chunk_size: int = DEFAULT_CHUNK, progress: Progress = None, task_timeout: float = 1800.0) -> PushReport:
     """Bulk-import every document not yet on the server, in chunks, resumably.  Idempotent.
 
-    Pipelined: a builder thread writes the next chunk file while the server imports the current one,
-    and the worker check runs while the first chunk is built.  Chunks still go one at a time, each
-    journalled before its upload and count-checked after it.  The first chunk is small (``LEAD_CHUNK``)
-    so the server starts early; the others have ``chunk_size`` documents.
+    Refuses a corpus that does not validate against ``schema`` (default: the project's schema file),
+    before anything is sent.  One push per project at a time (a lock file beside the journal; a second
+    one is refused).  Pipelined: a builder thread writes the next chunk file while the server imports
+    the current one; validation and the worker check run while the first chunk is built.  Chunks still
+    go one at a time, each journalled before its upload and count-checked after it.  The first chunk is
+    small (``LEAD_CHUNK``) so the server starts early; the others have ``chunk_size`` documents.  Chunk
+    files live in ``.push-<key>/`` of the state folder, removed at the start (a killed push's) and end.
     """
-    state.mkdir(parents=True, exist_ok=True)
+    private_dir(state)
     pid = project["id"]
-    with tempfile.TemporaryDirectory(dir=state, prefix=".push-") as tmp, _Background() as background:
+    journal = journal_path(state, client, project)
+    schema = schema or load_schema()
+    with _push_lock(journal, project), _chunk_folder(journal) as tmp, Background() as background:
+        valid = background.submit(validation_problems, corpus, schema)
         worker = background.submit(client.worker_problem)  # ~1 s (a celery round trip): overlapped
-        report, journal = PushReport(), journal_path(state, client, project)
+        report = PushReport()
         known, pending = _read_journal(journal)
         if pending or client.count_examples(pid) != len(known):
+            _refuse_invalid(corpus, valid.result())
+            _settle(client, pending, task_timeout)
             known, report.duplicates_removed = reconcile(client, pid)
             _journal_reset(journal, known)
             report.reconciled = True
-        builder = _ChunkBuilder(corpus, dict(known), client.me()["username"], Path(tmp), chunk_size, report)
+        builder = _ChunkBuilder(corpus, dict(known), client.me()["username"], tmp, chunk_size, report)
         background.submit(builder.run, background.stop)
-        _raise_worker_problem(client, worker.result())
+        report.worker_note = client.worker_note(worker.result())
+        _refuse_invalid(corpus, valid.result())  # before the first upload; the first chunk was built meanwhile
         while (chunk := builder.next()) is not None:
             if progress and chunk.skipped:
                 progress(chunk.skipped)
@@ -317,16 +275,47 @@ def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, c
     return report
 
 
-class _Background(ThreadPoolExecutor):
-    """Helper threads that are told to stop (``stop``) and joined before the caller's ``with`` ends."""
+@contextlib.contextmanager
+def _push_lock(journal: Path, project: dict) -> Iterator[None]:
+    """Hold the project's push lock (``push-<key>.lock``) or refuse: two pushes would both upload everything."""
+    lock = FileLock(str(journal.with_suffix(".lock")), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise SyncError(f"another push to Doccano project {project['name']!r} is running",
+                        path=str(journal.with_suffix(".lock")),
+                        hint="wait for it to finish, then push again (it sends only what is still missing)") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
-    def __init__(self) -> None:
-        super().__init__(max_workers=2, thread_name_prefix="spanbank-doccano")
-        self.stop = threading.Event()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.shutdown(wait=True, cancel_futures=True)
+@contextlib.contextmanager
+def _chunk_folder(journal: Path) -> Iterator[Path]:
+    """This project's chunk folder, empty; removes chunk folders that no running push holds (killed pushes')."""
+    state = journal.parent
+    for stale in state.glob(".push-*"):
+        lock_file = state / f"push-{stale.name[len('.push-'):]}.lock"
+        if stale.name == f".{journal.stem}":
+            continue
+        if not lock_file.exists():  # an older version's random name: nobody can be using it under our lock scheme
+            shutil.rmtree(stale, ignore_errors=True)
+            continue
+        other = FileLock(str(lock_file), mode=0o600)
+        with contextlib.suppress(Timeout):
+            other.acquire(timeout=0)
+            try:
+                shutil.rmtree(stale, ignore_errors=True)
+            finally:
+                other.release()
+    folder = state / f".{journal.stem}"
+    shutil.rmtree(folder, ignore_errors=True)
+    private_dir(folder)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass
@@ -397,18 +386,14 @@ class _ChunkBuilder:
                 return
 
 
-def _raise_worker_problem(client: DoccanoClient, problem: str | None) -> None:
-    if problem:
-        raise SyncError(f"the Doccano task worker at {client.url} is not working ({problem}); imports and exports "
-                        "would wait for it", hint="start it with `spanbank doccano up` (or ask the server's admin)")
-
-
 def _send_chunk(client: DoccanoClient, project_id: int, path: Path, batch: dict[str, str], journal: Path,
                 known: dict[str, str], report: PushReport, task_timeout: float, progress: Progress) -> None:
     number = report.chunks + 1
     before = client.count_examples(project_id)
     _journal_append(journal, {"begin": number, "docs": batch})
-    result = client.wait_task(client.upload(project_id, path), timeout=task_timeout) or {}
+    task_id = client.upload(project_id, path)
+    _journal_append(journal, {"task": number, "id": task_id})
+    result = client.wait_task(task_id, timeout=task_timeout) or {}
     if client.count_examples(project_id) != before + len(batch):
         on_server, removed = reconcile(client, project_id)
         report.duplicates_removed += removed
@@ -427,330 +412,6 @@ def _send_chunk(client: DoccanoClient, project_id: int, path: Path, batch: dict[
         progress(len(batch))
 
 
-# --- pull ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class PullReport:
-    examples: int = 0
-    unchanged: int = 0
-    updated: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    not_in_corpus: list[str] = field(default_factory=list)
-    annotators: list[str] = field(default_factory=list)
-    rejects: list[dict] = field(default_factory=list)
-    rejects_path: str | None = None
-    round: int | None = None  # the annotation round this pull recorded (None: nothing new came in)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class _Names:
-    """Server ids -> names, fetched once per pull (only when some example needs them)."""
-
-    spans: dict[int, str]
-    relations: dict[int, str]
-    users: dict[int, str]
-
-    @classmethod
-    def fetch(cls, client: DoccanoClient, project_id: int) -> "_Names":
-        users = {m["user"]: m["username"] for m in client.members(project_id)}
-        with contextlib.suppress(SyncError):
-            users.update({u["id"]: u["username"] for u in client.users()})
-        return cls({t["id"]: t["text"] for t in client.label_types(project_id, "span")},
-                   {t["id"]: t["text"] for t in client.label_types(project_id, "relation")}, users)
-
-
-def pull(client: DoccanoClient, project: dict, corpus: Corpus, schema: LabelSchema, *, only_approved: bool = False,
-         force: bool = False, progress: Progress = None) -> PullReport:
-    """Read every annotator's labels back into ``annotator/<name>`` sets.  Idempotent; conflicts need ``force``.
-
-    The corpus is read (text digests and revisions) while the server exports; the export is then
-    checked against that in one pass, and only the examples someone touched (labels differ from
-    what was pushed, or confirmed) cost REST calls and a second, selective read of the corpus.
-    """
-    report, pid = PullReport(), project["id"]
-    corpus.path.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=corpus.path, prefix=".spill-doccano-") as tmp, _Background() as background:
-        local = background.submit(_local_state, corpus, background.stop)
-        check_worker(client)
-        archive = client.export(pid, Path(tmp) / "export.zip", only_approved=only_approved)
-        confirmed = {ex["id"] for ex in client.examples(pid, confirmed="true")}
-        with (Path(tmp) / "rows.jsonl").open("w+b") as spill:
-            rows = _scan_export(archive, local.result(), confirmed, only_approved, force, spill, report, progress)
-            updates = _collect_updates(client, pid, corpus, schema, rows, spill, report) if rows else {}
-    if updates:
-        with corpus.lock():
-            corpus.write(updates.get(doc.id, doc) for doc in corpus.documents())
-            report.round = corpus.add_round({"time": utc_now(), "project": project["name"], "documents": len(report.updated),
-                                             "annotators": report.annotators})["round"]
-    _write_rejects(corpus, report)
-    return report
-
-
-def _text_digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def _local_state(corpus: Corpus, stop: threading.Event) -> dict[str, tuple[bytes, str]]:
-    """Spanbank id -> (digest of the text, revision of the pushed set) for every document of the corpus."""
-    state = {}
-    for doc in corpus.documents():
-        if stop.is_set():
-            break
-        state[doc.id] = (_text_digest(doc.text), revision(doc))
-    return state
-
-
-def _scan_export(archive: Path, local: dict[str, tuple[bytes, str]], confirmed: set[int], only_approved: bool,
-                 force: bool, spill: IO[bytes], report: PullReport, progress: Progress) -> dict[str, int]:
-    """Check each exported row against the corpus; spill the rows to read over REST (spanbank id -> offset).
-
-    Rows without a spanbank id are skipped; a second row for an id is reported as not in the corpus.
-    A row whose text differs from the corpus is an error (raised with the details by ``_collect_updates``).
-    """
-    rows: dict[str, int] = {}
-    seen: set[str] = set()
-    for row in _export_rows(archive):
-        sid = row["spanbank_id"]
-        if sid not in local or sid in seen:
-            report.not_in_corpus.append(sid)
-            continue
-        seen.add(sid)
-        report.examples += 1
-        if progress:
-            progress(1)
-        digest, rev = local[sid]
-        text_ok, is_confirmed = _text_digest(row["text"]) == digest, row["id"] in confirmed
-        touched = is_confirmed or fingerprint(row["entities"], row["relations"]) != row["spanbank_rev"]
-        if text_ok and (not touched or (only_approved and not is_confirmed)):
-            report.unchanged += 1
-            continue
-        if text_ok and rev != row["spanbank_rev"]:
-            report.conflicts.append(sid)
-            if not force:
-                continue
-        rows[sid] = spill.tell()
-        spill.write(orjson.dumps(row) + b"\n")
-    report.not_in_corpus.sort()
-    report.conflicts.sort()
-    return rows
-
-
-def _export_rows(archive: Path) -> Iterator[dict]:
-    """The rows of an export zip that carry a spanbank id, file by file."""
-    with zipfile.ZipFile(archive) as zf:
-        for name in sorted(n for n in zf.namelist() if n.endswith(".jsonl")):
-            with zf.open(name) as fh:
-                for raw in fh:
-                    row = orjson.loads(raw) if raw.strip() else {}
-                    if row.get("spanbank_id"):
-                        yield row
-
-
-def _collect_updates(client: DoccanoClient, pid: int, corpus: Corpus, schema: LabelSchema, rows: dict[str, int],
-                     spill: IO[bytes], report: PullReport) -> dict[str, Document]:
-    """Rebuild the annotator sets of the spilled rows' documents (after checking every spilled text)."""
-    def row_of(doc_id: str) -> dict:
-        spill.seek(rows[doc_id])
-        return orjson.loads(spill.readline())
-
-    for doc in corpus.documents():
-        if doc.id in rows:
-            _check_text(doc, row_of(doc.id))
-    updates: dict[str, Document] = {}
-    names = _Names.fetch(client, pid)
-    annotators: set[str] = set()
-    for doc in (d for d in corpus.documents() if d.id in rows):
-        sets = annotator_sets(client, pid, doc, row_of(doc.id), names, schema, report.rejects)
-        annotators.update(s.name.split("/", 1)[1] for s in sets)
-        new = _with_annotator_sets(doc, sets)
-        if new.annotations != doc.annotations:
-            updates[doc.id] = new
-            report.updated.append(doc.id)
-        else:
-            report.unchanged += 1
-    report.annotators = sorted(annotators)
-    return updates
-
-
-def _check_text(doc: Document, row: dict) -> None:
-    if row["text"] == doc.text:
-        return
-    at = next((i for i, (a, b) in enumerate(zip(doc.text, row["text"])) if a != b), min(len(doc.text), len(row["text"])))
-    raise SyncError(f"document {doc.id} (Doccano example {row['id']}): the text on the server differs from the "
-                    f"corpus from code point {at} ({doc.text[at:at + 20]!r} here, {row['text'][at:at + 20]!r} there)",
-                    value=doc.id, hint="texts must not be edited in Doccano; restore it there or re-ingest the article")
-
-
-def _with_annotator_sets(doc: Document, sets: list[AnnotationSet]) -> Document:
-    """``doc`` with its annotator sets replaced by ``sets`` (Doccano is the source of the human layers)."""
-    keep = {k: v for k, v in doc.annotations.items() if not k.startswith("annotator/")}
-    keep.update({s.name: s for s in sets if not s.is_empty()})
-    return Document(**{**doc.__dict__, "annotations": dict(sorted(keep.items()))})
-
-
-# --- rebuilding annotator sets -------------------------------------------------------------------
-
-
-def _iso(value: str | None) -> str:
-    if not value:
-        return ""
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _layer(schema: LabelSchema, label: str) -> str | None:
-    for layer in ("entities", "events", "attribution"):
-        if label in schema.span_labels(layer):
-            return layer
-    return None
-
-
-def annotator_sets(client: DoccanoClient, pid: int, doc: Document, row: dict, names: _Names, schema: LabelSchema,
-                   rejects: list[dict]) -> list[AnnotationSet]:
-    """One ``annotator/<username>`` set per human who labelled or confirmed this example."""
-    eid = row["id"]
-    spans, relations, states = client.spans(pid, eid), client.relations(pid, eid), client.states(pid, eid)
-    user = lambda uid: names.users.get(uid, f"user-{uid}")  # noqa: E731
-    machine = {uid for uid, name in names.users.items() if name == row.get("spanbank_pusher")}
-    reject = _Rejecter(doc.id, eid, user, rejects)
-    good = _convert_spans(doc, spans, names, schema, reject)
-    humans = ({s["user"] for s in spans} | {r["user"] for r in relations} | {s["confirmed_by"] for s in states}) - machine
-    confirmers = {s["confirmed_by"] for s in states}
-    out = []
-    for uid in sorted(humans, key=user):
-        mine = lambda item: item["user"] == uid or (uid in confirmers and item["user"] in machine)  # noqa: E731,B023
-        rels = [r for r in relations if mine(r)]
-        ids = {s["id"] for s in spans if mine(s)} | {r["from_id"] for r in rels} | {r["to_id"] for r in rels}
-        own = {sid: _span(doc, good[sid], user(uid), user, machine) for sid in sorted(ids) if sid in good}
-        out.append(_Builder(annotator_set(user(uid)), own, good, schema, reject).build(rels, names, user))
-    return out
-
-
-@dataclass
-class _Rejecter:
-    doc: str
-    example: int
-    user: Callable[[int], str]
-    into: list[dict]
-
-    def __call__(self, kind: str, item: dict, value: Any, reason: str) -> None:
-        record = {"doc": self.doc, "example": self.example, "kind": kind, "doccano_id": item["id"],
-                  "user": self.user(item["user"]), "value": value, "reason": reason}
-        if record not in self.into:
-            self.into.append(record)
-
-
-def _convert_spans(doc: Document, spans: list[dict], names: _Names, schema: LabelSchema,
-                   reject: _Rejecter) -> dict[int, tuple[dict, int, int, str, str]]:
-    """Doccano span id -> (raw, start, end, label, layer) for every span that is valid in code points."""
-    u16, good = Utf16(doc.text), {}
-    for s in spans:
-        label = names.spans.get(s["label"], f"#{s['label']}")
-        layer = _layer(schema, label)
-        start, end = u16.from16(s["start_offset"]), u16.from16(s["end_offset"])
-        if layer is None:
-            reject("span", s, label, f"label {label!r} is not in schema {schema.name} {schema.version}")
-        elif start is None or end is None or start >= end:
-            reject("span", s, [s["start_offset"], s["end_offset"]],
-                   f"UTF-16 offsets [{s['start_offset']}, {s['end_offset']}) do not select characters of the "
-                   f"text (UTF-16 length {u16.length16})")
-        else:
-            good[s["id"]] = (s, start, end, label, layer)
-    return good
-
-
-def _span(doc: Document, converted: tuple, owner: str, user: Callable[[int], str], machine: set[int]) -> Span:
-    raw, start, end, label, layer = converted
-    creator = raw["user"]
-    detail = "" if user(creator) == owner else ("confirmed pre-annotation" if creator in machine
-                                                else f"made by {user(creator)}")
-    prov = Provenance(owner, GOLD, _iso(raw.get("updated_at") or raw.get("created_at")), "human", detail)
-    return Span(f"d{raw['id']}", start, end, doc.text[start:end], label, layer, prov)
-
-
-class _Builder:
-    """Spans, then events from trigger spans + role relations, then attributions from CUE spans + links."""
-
-    def __init__(self, name: str, own: dict[int, Span], good: dict[int, tuple], schema: LabelSchema,
-                 reject: _Rejecter) -> None:
-        self.name, self.own, self.good, self.schema, self.reject = name, own, good, schema, reject
-
-    def build(self, rels: list[dict], names: _Names, user: Callable[[int], str]) -> AnnotationSet:
-        spans = self.own
-        args: dict[int, list[Argument]] = defaultdict(list)
-        links: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        for r in sorted(rels, key=lambda r: r["id"]):
-            self._relation(r, names, user, spans, args, links)
-        events = [Event(f"e{sid}", s.id, s.label, tuple(args[sid]), s.provenance)
-                  for sid, s in spans.items() if s.layer == "events"]
-        attributions = self._attributions(spans, links)
-        return AnnotationSet(self.name, tuple(sorted(spans.values(), key=lambda s: s.id)),
-                             tuple(sorted(events, key=lambda e: e.id)), tuple(sorted(attributions, key=lambda a: a.id)))
-
-    def _relation(self, r: dict, names: _Names, user: Callable[[int], str], spans: dict[int, Span],
-                  args: dict[int, list[Argument]], links: dict[int, dict[str, list[int]]]) -> None:
-        kind = names.relations.get(r["type"], f"#{r['type']}")
-        head, tail = spans.get(r["from_id"]), spans.get(r["to_id"])
-        if head is None or tail is None:
-            self.reject("relation", r, kind, "an end of this relation is a rejected span")
-        elif head.layer == "events":
-            event_type = self.schema.event_type(head.label)
-            if event_type is None or event_type.role(kind) is None:
-                allowed = [role.name for role in event_type.roles] if event_type else []
-                self.reject("relation", r, kind, f"{kind!r} is not a role of {head.label} (allowed: {', '.join(allowed)})")
-            else:
-                prov = Provenance(user(r["user"]), GOLD, _iso(r.get("updated_at") or r.get("created_at")), "human")
-                args[r["from_id"]].append(Argument(kind, tail.id, prov))
-        elif head.label == "CUE" and kind in LINK_TYPES:
-            links[r["from_id"]][kind].append(r["to_id"])
-        else:
-            self.reject("relation", r, kind, f"a {kind!r} relation from a {head.label} span is neither an event "
-                                             "argument nor a CUE->SOURCE/CONTENT link")
-
-    def _attributions(self, spans: dict[int, Span], links: dict[int, dict[str, list[int]]]) -> list[Attribution]:
-        found = []
-        for sid, s in spans.items():
-            if s.label != "CUE":
-                continue
-            content, source = links[sid]["CONTENT"], links[sid]["SOURCE"]
-            raw = self.good[sid][0]
-            if not content:
-                self.reject("span", raw, "CUE", "CUE span without a CONTENT link: kept as a span, no attribution built")
-                continue
-            if len(content) > 1 or len(source) > 1:
-                self.reject("span", raw, "CUE", "CUE span with more than one CONTENT or SOURCE link: the first is used")
-            found.append(Attribution(f"a{sid}", s.id, spans[source[0]].id if source else None, spans[content[0]].id,
-                                     s.provenance))
-        return _nest(found, {s.id: s for s in spans.values()})
-
-
-def _nest(attributions: list[Attribution], spans: dict[str, Span]) -> list[Attribution]:
-    """An attribution whose CUE lies inside another's CONTENT gets the innermost such one as parent."""
-    out = []
-    for a in attributions:
-        cue = spans[a.cue]
-        outer = [b for b in attributions if b is not a and spans[b.content].start <= cue.start
-                 and cue.end <= spans[b.content].end]
-        parent = min(outer, key=lambda b: spans[b.content].end - spans[b.content].start, default=None)
-        out.append(Attribution(a.id, a.cue, a.source, a.content, a.provenance, parent.id if parent else None))
-    return out
-
-
-def _write_rejects(corpus: Corpus, report: PullReport) -> None:
-    path = corpus.path / REJECTS
-    report.rejects.sort(key=lambda r: (r["doc"], r["kind"], r["doccano_id"], r["user"]))
-    if report.rejects:
-        with atomic_writer(path) as fh:
-            fh.writelines(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in report.rejects)
-        report.rejects_path = str(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def iter_payloads(docs: Iterator[Document], pusher: str = "") -> Iterator[bytes]:
-    """JSONL rows for a raw bulk import of ``docs`` (used by the benchmark as the baseline file)."""
-    for doc in docs:
-        yield orjson.dumps(payload(doc, pusher)) + b"\n"
+__all__ = ["DETAIL_PREFIX", "META_KEYS", "REJECTS", "RESOLVED", "PullReport", "PushReport", "SetupReport", "Utf16",
+           "annotator_sets", "ensure_project", "fingerprint", "iter_payloads", "payload", "pull", "pulled_set", "push",
+           "pushed_set", "require_project", "revision", "utf16_slice"]

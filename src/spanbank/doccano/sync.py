@@ -28,11 +28,11 @@ from typing import Any, Iterator
 import orjson
 from filelock import FileLock, Timeout
 
-from ..errors import CorpusError, Problem, SyncError
+from ..errors import SyncError
 from ..model import LabelSchema
 from ..schema import load_schema, render_guidelines
 from ..store import Corpus, atomic_writer
-from ..validate import validate
+from ..validate import require_valid
 from .client import DoccanoClient
 from .pull import DETAIL_PREFIX, REJECTS, RESOLVED, PullReport, annotator_sets, pull, pulled_set
 from .rows import (
@@ -223,18 +223,6 @@ def reconcile(client: DoccanoClient, project_id: int) -> tuple[dict[str, str], i
 
 
 
-def validation_problems(corpus: Corpus, schema: LabelSchema) -> list[Problem]:
-    """What ``spanbank validate`` rejects (differences from the last release manifest aside)."""
-    return [p for p in validate(corpus, schema) if not p.path.endswith("manifest.json")]
-
-
-def _refuse_invalid(corpus: Corpus, problems: list[Problem]) -> None:
-    if problems:
-        shown = "\n".join(f"  {p}" for p in problems[:20]) + ("\n  ..." if len(problems) > 20 else "")
-        raise CorpusError(f"not pushed: the corpus does not validate ({len(problems)} problem(s)):\n{shown}",
-                          path=str(corpus.path), hint="fix them (`spanbank validate` lists every one), then push")
-
-
 def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, schema: LabelSchema | None = None,
          chunk_size: int = DEFAULT_CHUNK, progress: Progress = None, task_timeout: float = 1800.0) -> PushReport:
     """Bulk-import every document not yet on the server, in chunks, resumably.  Idempotent.
@@ -252,12 +240,12 @@ def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, s
     journal = journal_path(state, client, project)
     schema = schema or load_schema()
     with _push_lock(journal, project), _chunk_folder(journal) as tmp, Background() as background:
-        valid = background.submit(validation_problems, corpus, schema)
+        valid = background.submit(require_valid, corpus, schema, what="not pushed: the corpus does not validate")
         worker = background.submit(client.worker_problem)  # ~1 s (a celery round trip): overlapped
         report = PushReport()
         known, pending = _read_journal(journal)
         if pending or client.count_examples(pid) != len(known):
-            _refuse_invalid(corpus, valid.result())
+            valid.result()
             _settle(client, pending, task_timeout)
             known, report.duplicates_removed = reconcile(client, pid)
             _journal_reset(journal, known)
@@ -265,7 +253,7 @@ def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, s
         builder = _ChunkBuilder(corpus, dict(known), client.me()["username"], tmp, chunk_size, report)
         background.submit(builder.run, background.stop)
         report.worker_note = client.worker_note(worker.result())
-        _refuse_invalid(corpus, valid.result())  # before the first upload; the first chunk was built meanwhile
+        valid.result()  # refuses an invalid corpus before the first upload; the first chunk was built meanwhile
         while (chunk := builder.next()) is not None:
             if progress and chunk.skipped:
                 progress(chunk.skipped)

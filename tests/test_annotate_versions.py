@@ -10,27 +10,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from spanbank import ingest, nlp, store
-from spanbank.annotate.pipeline import AnnotateReport, apply
-from spanbank.annotate.registry import create
-from spanbank.model import SILVER, Document, Provenance
-from spanbank.schema import load_schema
+from spanbank import ingest, store
+from spanbank.annotate.agents import run_agents
+from spanbank.model import Document
 
 NOW = "2024-01-01T00:00:00Z"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 V1 = ("spanbank.entities.v1", "spanbank.events.v1", "spanbank.attribution.v1")
 PINNED = FIXTURES / "v1_seed_silver.jsonl"
-
-
-def run_agents(docs: list[Document], agents: tuple[str, ...]) -> list[Document]:
-    """``docs`` pre-annotated by exactly the named agents, in the given order, one parse each."""
-    schema, pipeline = load_schema(), nlp.load_model(nlp.DEFAULT_MODEL)
-    annotators = [create(name, schema, pipeline) for name in agents]
-    detail = nlp.model_info(pipeline)
-    prov = {a.name: Provenance(a.name, SILVER, NOW, "machine", detail) for a in annotators}
-    report = AnnotateReport()
-    return [apply(doc, sdoc, annotators, prov, report)
-            for sdoc, doc in nlp.pipe(pipeline, ((d.text, d) for d in docs), 16, 1)]
 
 
 def seed_docs() -> list[Document]:
@@ -43,7 +30,7 @@ def serialized(docs: list[Document]) -> bytes:
 
 
 def test_v1_output_is_byte_identical_on_the_seed():
-    got = serialized(run_agents(seed_docs(), V1))
+    got = serialized(list(run_agents(seed_docs(), V1, now=NOW)))
     assert got == PINNED.read_bytes()
 
 
@@ -54,4 +41,4 @@ def test_v1_pinned_file_covers_every_layer():
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
-    PINNED.write_bytes(serialized(run_agents(seed_docs(), V1)))
+    PINNED.write_bytes(serialized(list(run_agents(seed_docs(), V1, now=NOW))))

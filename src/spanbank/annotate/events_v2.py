@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Argument, Event, EventType, LabelSchema, Provenance
-from .events import OBJECT_DEPS, Entry, EventAnnotator, _Context, _pick_role, _rule_matches
+from .events import OBJECT_DEPS, Entry, EventAnnotator, _Context, _rule_matches
 from .registry import Output, Parsed, load_lexicon, register, span_id
 
 NAME = "spanbank.events.v2"
@@ -155,7 +155,7 @@ class EventV2(EventAnnotator):
                 span = ctx.mention(dep)
                 if span is None or span.id in found:
                     continue
-                role = _pick_role(event_type, candidates, span.label)
+                role = _pick_role_v2(event_type, candidates, span.label)
                 if role:
                     found[span.id] = role
         if event_type.role("Place") and "Place" not in found.values():
@@ -250,6 +250,15 @@ class _ContextV2(_Context):
         span = self.parsed.doc.make_span(span_id("e", a, b), a, b, etype, "entities", self.provenance)
         self.created[span.id] = self.by_token[tok.i] = span
         return span
+
+
+def _pick_role_v2(event_type: EventType, candidates: list[str], entity_type: str) -> str | None:
+    """v1's choice, except that a value role (no admitted entity types: Position, Crime, ...) admits any mention."""
+    for name in candidates:
+        role = event_type.role(name)
+        if role is not None and (entity_type in role.entity_types or not role.entity_types):
+            return name
+    return None
 
 
 def _clause_tokens(root: Any, is_trigger: Any) -> list:

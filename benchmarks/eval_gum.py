@@ -1,9 +1,9 @@
-"""Entity P/R/F1 on ../shared/eval/gum-news-brat: raw spaCy vs spanbank.entities.v1, end to end.
+"""Entity P/R/F1 on ../shared/eval/gum-news-brat: raw spaCy vs spanbank.entities.v1 and .v2, end to end.
 
     uv run python benchmarks/eval_gum.py [N_DOCS] [--gum PATH] [--labels]
 
 Steps (in a temporary corpus): ingest the GUM .txt files, pre-annotate entities (silver, the
-registered ``spanbank.entities.v1``), run the bare spaCy model over the same texts into a ``raw``
+default pre-annotator; then each of ``ENTITY_AGENTS`` re-run on the same documents), run the bare spaCy model over the same texts into a ``raw``
 set (OntoNotes labels as spaCy gives them), import the brat gold through
 ``schema/label-maps/gum.yaml``, then score both sets against the gold after mapping types onto
 GUM's PER / ORG / LOC (GPE, FAC -> LOC; types GUM does not keep are dropped).  GUM conventions
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from spanbank import formats, ingest, nlp
 from spanbank.annotate import annotate
+from spanbank.annotate.agents import run_agents
 from spanbank.evaluate import evaluate, render_table
 from spanbank.model import AnnotationSet, Provenance
 from spanbank.schema import load_schema
@@ -31,6 +32,8 @@ GUM = ROOT.parent / "shared" / "eval" / "gum-news-brat"
 RAW_MAP = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "NORP": None, "DATE": None,
            "TIME": None, "CARDINAL": None, "ORDINAL": None, "QUANTITY": None, "MONEY": None, "PERCENT": None,
            "EVENT": None, "WORK_OF_ART": None, "LAW": None, "LANGUAGE": None, "PRODUCT": None}
+# The registered entity pre-annotators compared (each re-run on the same ingested documents).
+ENTITY_AGENTS = ("spanbank.entities.v1", "spanbank.entities.v2")
 # spanbank schema -> GUM
 SCHEMA_MAP = {"GPE": "LOC", "FAC": "LOC", "VEH": None, "WEA": None, "TIME": None}
 
@@ -75,8 +78,13 @@ def main(argv: list[str] | None = None) -> None:
         corpus = open_corpus(Path(tmp) / "corpus")
         build(corpus.path, args.gum, args.n_docs)
         rows = {}
-        for name, pred_set, label_map in (("raw spaCy", "raw", RAW_MAP), ("spanbank.entities.v1", "silver", SCHEMA_MAP)):
-            result = evaluate(corpus.documents(), corpus.documents(), ["entities"], "gold", pred_set, label_map)
+        result = evaluate(corpus.documents(), corpus.documents(), ["entities"], "gold", "raw", RAW_MAP)
+        rows["raw spaCy"] = result["layers"]["entities"]
+        if args.labels:
+            print(f"== raw spaCy\n{render_table(result)}\n")
+        for name in ENTITY_AGENTS:
+            docs = list(run_agents(corpus.documents(), [name]))
+            result = evaluate(docs, docs, ["entities"], "gold", "silver", SCHEMA_MAP)
             rows[name] = result["layers"]["entities"]
             if args.labels:
                 print(f"== {name}\n{render_table(result)}\n")
@@ -87,12 +95,14 @@ def main(argv: list[str] | None = None) -> None:
         e, o = (data["levels"]["span"][k]["ALL"] for k in ("exact", "overlap"))
         print(f"{name:<22} {e['precision']:>8.3f} {e['recall']:>6.3f} {e['f1']:>6.3f}   "
               f"{o['precision']:>9.3f} {o['recall']:>6.3f} {o['f1']:>6.3f}")
-    raw, v1 = (rows[k]["levels"]["span"] for k in rows)
-    for kind in ("exact", "overlap"):
-        print(f"ratio v1/raw F1 ({kind}): {v1[kind]['ALL']['f1'] / max(raw[kind]['ALL']['f1'], 1e-9):.3f}")
-    for label in ("PER", "ORG", "LOC"):
-        print(f"  {label}: exact F1 raw {raw['exact'].get(label, {}).get('f1', 0):.3f} v1 {v1['exact'].get(label, {}).get('f1', 0):.3f}"
-              f" | overlap F1 raw {raw['overlap'].get(label, {}).get('f1', 0):.3f} v1 {v1['overlap'].get(label, {}).get('f1', 0):.3f}")
+    raw = rows["raw spaCy"]["levels"]["span"]
+    for name in ENTITY_AGENTS:
+        ours = rows[name]["levels"]["span"]
+        for kind in ("exact", "overlap"):
+            print(f"ratio {name}/raw F1 ({kind}): {ours[kind]['ALL']['f1'] / max(raw[kind]['ALL']['f1'], 1e-9):.3f}")
+        for label in ("PER", "ORG", "LOC"):
+            print(f"  {label}: exact F1 raw {raw['exact'].get(label, {}).get('f1', 0):.3f} ours {ours['exact'].get(label, {}).get('f1', 0):.3f}"
+                  f" | overlap F1 raw {raw['overlap'].get(label, {}).get('f1', 0):.3f} ours {ours['overlap'].get(label, {}).get('f1', 0):.3f}")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def test_scripts_run_end_to_end_then_idempotent(project):
     assert "local Doccano server stopped" in out
     manifest = json.loads((project / "corpus" / "manifest.json").read_text())
     assert manifest["version"] == "1.0.0" and set(manifest["pre_annotators"]) == {
-        "spanbank.entities.v1", "spanbank.events.v1", "spanbank.attribution.v1"}
+        "spanbank.entities.v2", "spanbank.events.v2", "spanbank.attribution.v2"}
 
     from datasets import load_dataset
 

@@ -85,7 +85,7 @@ def shipped():
 
 def test_load_schema_shipped_entity_types_in_order(shipped):
     assert shipped.name == "spanbank-news"
-    assert shipped.version == "1.0.0"
+    assert shipped.version == "1.0.1"
     assert shipped.entity_names() == ["PER", "ORG", "GPE", "LOC", "FAC", "VEH", "WEA", "TIME"]
 
 

@@ -4,7 +4,7 @@
 under versioned names in :mod:`.registry` when this package is imported.
 """
 
-from . import attribution, entities, events  # noqa: F401  (registers the pre-annotators)
+from . import attribution, attribution_v2, entities, entities_v2, events, events_v2  # noqa: F401  (registers the pre-annotators)
 from .pipeline import AnnotateReport, annotate, check_layers
 from .registry import DEFAULTS, names
 

@@ -21,9 +21,9 @@ from ..model import Attribution, Document, Event, LabelSchema, Provenance, Span
 
 LEXICONS = Path(__file__).resolve().parents[3] / "schema" / "lexicons"
 DEFAULTS = {
-    "entities": "spanbank.entities.v1",
-    "events": "spanbank.events.v1",
-    "attribution": "spanbank.attribution.v1",
+    "entities": "spanbank.entities.v2",
+    "events": "spanbank.events.v2",
+    "attribution": "spanbank.attribution.v2",
 }
 
 

@@ -1,6 +1,6 @@
 """v1 vs v2 pre-annotators per layer on development gold, with spanbank's own scorer.
 
-    uv run python benchmarks/eval_dev.py [--systems v1,v2] [--labels]
+    uv run python benchmarks/eval_dev.py [--systems v1,v2] [--labels] [--model NAME_OR_PATH]
 
 Data: the passages composed for spanbank under ``tests/fixtures/dev_gold/`` (attribution and
 events; ``tune`` = looked at while writing the v2 rules, ``heldout`` = not looked at) and the seed
@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from spanbank import nlp
 from spanbank.annotate.agents import run_agents
 from spanbank.evaluate import evaluate, render_table
 from spanbank.store import open_corpus
@@ -37,8 +38,8 @@ def agents(version: str) -> list[str]:
     return [f"spanbank.{layer}.{version}" for layer in ("entities", "events", "attribution")]
 
 
-def scored(docs, layer: str, version: str, labels: bool) -> dict:
-    out = list(run_agents(docs, agents(version)))
+def scored(docs, layer: str, version: str, labels: bool, model: str = nlp.DEFAULT_MODEL) -> dict:
+    out = list(run_agents(docs, agents(version), model))
     result = evaluate(out, out, [layer])
     if labels:
         print(f"== {layer} {version}\n{render_table(result)}\n")
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--systems", default="v1,v2", help="comma-separated versions to compare (default v1,v2)")
     ap.add_argument("--labels", action="store_true", help="print the per-label tables too")
+    ap.add_argument("--model", default=nlp.DEFAULT_MODEL, help="spaCy pipeline (installed package or path)")
     args = ap.parse_args(argv)
     versions = [v.strip() for v in args.systems.split(",") if v.strip()]
     seed = list(open_corpus(ROOT / "corpus").documents())
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         sets = [(f"dev {split}", dev_gold.load(layer, split)) for split in dev_gold.SPLITS] if layer != "entities" else []
         for name, docs in sets + [("seed gold", seed)]:
             for version in versions:
-                data = scored(docs, layer, version, args.labels)
+                data = scored(docs, layer, version, args.labels, args.model)
                 print(f"| {name} ({data['documents']} docs) | {version} | {row(data, layer)} |")
 
 

@@ -1,6 +1,6 @@
 """Entity P/R/F1 on ../shared/eval/gum-news-brat: raw spaCy vs spanbank.entities.v1 and .v2, end to end.
 
-    uv run python benchmarks/eval_gum.py [N_DOCS] [--gum PATH] [--labels]
+    uv run python benchmarks/eval_gum.py [N_DOCS] [--gum PATH] [--labels] [--model NAME_OR_PATH]
 
 Steps (in a temporary corpus): ingest the GUM .txt files, pre-annotate entities (silver, the
 default pre-annotator; then each of ``ENTITY_AGENTS`` re-run on the same documents), run the bare spaCy model over the same texts into a ``raw``
@@ -49,16 +49,16 @@ def raw_spacy(docs, model: str = nlp.DEFAULT_MODEL):
         yield doc.with_set(AnnotationSet("raw", spans))
 
 
-def build(corpus_path: Path, gum: Path, n_docs: int) -> None:
+def build(corpus_path: Path, gum: Path, n_docs: int, model: str = nlp.DEFAULT_MODEL) -> None:
     corpus = open_corpus(corpus_path)
     txts = sorted(a.with_suffix(".txt") for a in gum.glob("*.ann"))[:n_docs]
     report = ingest.IngestReport()
     with corpus.lock():
         corpus.write(ingest.new_documents(txts, set(), report=report))
     with corpus.lock():
-        corpus.write(annotate(list(corpus.documents()), ["entities"]))
+        corpus.write(annotate(list(corpus.documents()), ["entities"], model=model))
     with corpus.lock():
-        corpus.write(raw_spacy(corpus.documents()))
+        corpus.write(raw_spacy(corpus.documents(), model))
     options = formats.ImportOptions(load_schema(), formats.load_label_map(ROOT / "schema/label-maps/gum.yaml"),
                                     set_name="gold", annotator="gum")
     imp = formats.ImportReport()
@@ -73,17 +73,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("n_docs", nargs="?", type=int, default=1000, help="number of GUM documents (default: all)")
     ap.add_argument("--gum", type=Path, default=GUM)
     ap.add_argument("--labels", action="store_true", help="print the per-label tables too")
+    ap.add_argument("--model", default=nlp.DEFAULT_MODEL, help="spaCy pipeline for the raw run and the pre-annotators")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="spanbank-gum-") as tmp:
         corpus = open_corpus(Path(tmp) / "corpus")
-        build(corpus.path, args.gum, args.n_docs)
+        build(corpus.path, args.gum, args.n_docs, args.model)
         rows = {}
         result = evaluate(corpus.documents(), corpus.documents(), ["entities"], "gold", "raw", RAW_MAP)
         rows["raw spaCy"] = result["layers"]["entities"]
         if args.labels:
             print(f"== raw spaCy\n{render_table(result)}\n")
         for name in ENTITY_AGENTS:
-            docs = list(run_agents(corpus.documents(), [name]))
+            docs = list(run_agents(corpus.documents(), [name], args.model))
             result = evaluate(docs, docs, ["entities"], "gold", "silver", SCHEMA_MAP)
             rows[name] = result["layers"]["entities"]
             if args.labels:

@@ -78,6 +78,13 @@ def test_attribution_quotation_continuing_in_the_next_sentence():
     assert attributions(text) == [("said", "he", "Every member voted"), ("said", "he", "Nobody was forced to sign anything")]
 
 
+def test_attribution_partial_quotation_before_a_cue_with_its_own_clause():
+    # the quotation is the speaker's word for the decision, not the content of "adding"
+    text = 'The mayor called the decision "a disgrace for the city," adding that the council would appeal.'
+    assert ("adding", "mayor", "the council would appeal") in attributions(text)
+    assert not any(content.startswith("a disgrace") for _, _, content in attributions(text))
+
+
 def test_attribution_colon_quotation():
     text = 'Health Minister Ana Costa told reporters: "The hospitals are coping."'
     assert attributions(text) == [("told", "Health Minister Ana Costa", "The hospitals are coping")]

@@ -198,11 +198,13 @@ class AttributionV2(AttributionAnnotator):
         """Give direct quotations to the cue clause right after or right before them."""
         by_token = {i: c for c in cues.values() for i in range(*c.cue)}
         previous: tuple[_Cue, int] | None = None  # the last quotation's cue and the quotation's closing mark
-        for open_i, close_i in self._marks(sdoc):
+        marks = self._marks(sdoc)
+        quoted = {i for a, b in marks for i in range(a + 1, b)}
+        for open_i, close_i in marks:
             inner = self._trim(sdoc, open_i + 1, close_i)
             if inner is None:
                 continue
-            cue = self._cue_after(sdoc, close_i, by_token) or self._cue_before(sdoc, open_i, by_token)
+            cue = self._cue_after(sdoc, close_i, by_token, quoted) or self._cue_before(sdoc, open_i, by_token)
             if cue is None and previous is not None and self._continues(sdoc, previous, open_i):
                 cue = previous[0]
             if cue is None or inner[1] - inner[0] < 2:
@@ -226,7 +228,7 @@ class AttributionV2(AttributionAnnotator):
                 open_i = None
         return pairs
 
-    def _cue_after(self, sdoc: Any, close_i: int, by_token: dict[int, _Cue]) -> _Cue | None:
+    def _cue_after(self, sdoc: Any, close_i: int, by_token: dict[int, _Cue], quoted: set[int]) -> _Cue | None:
         """'"...," the minister said' / '"...," said Smith': a cue in the clause after the quotation."""
         before_close = sdoc[close_i - 1].text if close_i > 0 else ""
         for i in range(close_i + 1, min(close_i + 1 + WINDOW, len(sdoc))):
@@ -236,7 +238,7 @@ class AttributionV2(AttributionAnnotator):
             if i == close_i + 1 and tok.text != "," and before_close not in (",", "?", "!"):
                 return None
             cue = by_token.get(i)
-            if cue is not None and cue.cue[0] == i and cue.source is not None:
+            if cue is not None and cue.cue[0] == i and cue.source is not None and not _complement_after(tok, quoted):
                 return cue
         return None
 
@@ -283,6 +285,12 @@ class AttributionV2(AttributionAnnotator):
         out = [Attribution(at.id, at.cue, at.source, at.content, at.provenance,
                            _first(_with_parent(at, cue, made, spans).parent, made)) for at, cue in made]
         return Output(spans=list(spans.values()), attributions=out)
+
+
+def _complement_after(tok: Any, quoted: set[int]) -> bool:
+    """The cue introduces an unquoted clause to its right ('"a disgrace," adding that X': the quotation is not
+    its content); the second part of a split quotation, which a parser may hang on the cue, does not count."""
+    return any(c.dep_ in ("ccomp", "xcomp") and c.i > tok.i and c.i not in quoted for c in tok.children)
 
 
 def _first(parent: str | None, made: list[tuple[Attribution, Span]]) -> str | None:

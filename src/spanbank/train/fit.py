@@ -177,7 +177,9 @@ def _span_examples(nlp: Any, samples: Sequence[Sample], layer: str, report: FitR
 
 
 def _add_spancat(nlp: Any, layer: str, examples: list[Any], schema: LabelSchema) -> None:
-    labels = schema.event_names() if layer == "events" else ["CUE", "SOURCE"]
+    seen = {span.label_ for eg in examples for span in eg.reference.spans[SPANS_KEY[layer]]}
+    order = schema.event_names() if layer == "events" else ["CUE", "SOURCE"]
+    labels = [label for label in order if label in seen]  # types never seen in training cannot be learned
     pipe = nlp.add_pipe("spancat", name=PIPE[layer], config={
         "spans_key": SPANS_KEY[layer], "threshold": 0.5,
         "suggester": {"@misc": "spacy.ngram_suggester.v1", "sizes": NGRAMS[layer]}})

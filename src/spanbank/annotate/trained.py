@@ -12,7 +12,9 @@ other pre-annotators.  The layers the folder did not train keep their registry d
 folder's pipeline, whose other components are the base model's).
 
 * entities: the ``ner`` output, base labels read as schema types (PERSON -> PER, DATE/TIME -> TIME, ...;
-  types the schema lacks dropped), extents as the model predicts them (it learned the conventions);
+  types the schema lacks dropped), extents as the model predicts them (it learned the conventions),
+  then ``spanbank.entities.v1``'s document-level consistency (surnames of PER names are PER, majority
+  label per name, other exact mentions of a name tagged), which keeps every extent;
 * events: trigger spans from the ``spancat`` (highest score first, no overlaps), each with
   ``spanbank.events.v1``'s argument attachment from the parse;
 * attribution: CUE spans from the ``spancat``; CONTENT from ``spanbank.attribution.v1``'s parse rule
@@ -30,7 +32,7 @@ from typing import Any
 from ..errors import TrainError
 from ..model import LabelSchema, Provenance, trained_agent
 from .attribution import ATTACHED_DEPS, AttributionAnnotator, _bounds, _Found
-from .entities import ONTONOTES
+from .entities import ONTONOTES, consistent
 from .events import EventAnnotator, _Context
 from .registry import Output, Parsed, names, register, span_id
 
@@ -94,16 +96,19 @@ def _ranked(group: Any) -> list[Any]:
 class TrainedEntities:
     layer = "entities"
 
-    def __init__(self, name: str, schema: LabelSchema) -> None:
-        self.name, self.labels = name, set(schema.entity_names())
+    def __init__(self, name: str, schema: LabelSchema, consistency: bool = True) -> None:
+        self.name, self.labels, self.consistency = name, set(schema.entity_names()), consistency
 
     def __call__(self, parsed: Parsed, provenance: Provenance) -> Output:
+        sdoc = parsed.sdoc
+        found = [(e.start, e.end, ONTONOTES.get(e.label_, e.label_)) for e in sdoc.ents]
+        found = [(s, e, label) for s, e, label in found if label in self.labels]
+        if self.consistency:
+            found = consistent(sdoc, found, set())
         spans = []
-        for ent in parsed.sdoc.ents:
-            label = ONTONOTES.get(ent.label_, ent.label_)
-            if label in self.labels:
-                a, b = ent.start_char, ent.end_char
-                spans.append(parsed.doc.make_span(span_id("e", a, b), a, b, label, "entities", provenance))
+        for start, end, label in sorted(found):
+            a, b = sdoc[start].idx, sdoc[end - 1].idx + len(sdoc[end - 1].text)
+            spans.append(parsed.doc.make_span(span_id("e", a, b), a, b, label, "entities", provenance))
         return Output(spans=spans)
 
 

@@ -20,13 +20,14 @@ from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json
               help="Folder to write the trained pre-annotator to (only when it beats the current one).")
 @click.option("--base", default=None, help="Base spaCy pipeline (default: the pinned en_core_web_sm).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same data + seed = same model).")
-@click.option("--epochs", type=click.IntRange(min=1), default=12, show_default=True, help="Passes over the training documents.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Passes over the training documents (default: 12 for a few dozen documents, down to 3 for 80 or more).")
 @click.option("--partial-gold", is_flag=True,
               help="The gold marks only some mentions (e.g. GUM): unlabelled tokens are not taught as 'no entity'.")
 @click.option("--force", is_flag=True, help="Write DIR even when the trained model is not better (and replace an existing DIR).")
 @json_option
 @handle_errors
-def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, seed: int, epochs: int,
+def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, seed: int, epochs: int | None,
                   partial_gold: bool, force: bool, as_json: bool) -> None:
     """Train pre-annotators on the corpus's human sets; write DIR only when they beat the current ones on dev gold.
 
@@ -46,7 +47,7 @@ def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, s
     if not corpus.exists():
         raise CorpusError("no corpus here", path=str(corpus_path), hint="run `spanbank ingest ARTICLES` first")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds: the temporary folder is removed
-    with progress_bar("training", total=epochs * len(wanted)) as advance:
+    with progress_bar("training (epochs x layers)") as advance:
         def progress(stage: str, done: int, total: int) -> None:
             if stage == "training":
                 advance(1)
@@ -66,7 +67,8 @@ def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, s
 
 def _print(result) -> None:
     meta, training = result.meta, result.meta["training"]
-    say(f"trained on {training['train_documents']} documents (human sets: {training['human_sets']}); "
+    say(f"trained {meta['settings']['epochs']} epochs on {training['train_documents']} documents "
+        f"(human sets: {training['human_sets']}); "
         f"dev {training['dev_documents']}; {training['test_split_documents_held_out']} test-split documents held out")
     for layer, g in meta["gate"].items():
         if not g["documents"]:

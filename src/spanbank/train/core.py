@@ -32,6 +32,14 @@ from ..model import GOLD, LAYERS, Document, LabelSchema, utc_now
 from ..store import Corpus, sha256_file
 from .data import DEV_RATIO, Sample, TrainingData, collect
 
+DOC_PASSES = 240  # default training length: about this many document updates, 3 to 12 epochs
+
+
+def auto_epochs(n_docs: int) -> int:
+    """12 epochs for a few dozen documents, fewer for more (3 at 80 and above): minutes, not hours."""
+    return max(3, min(12, round(DOC_PASSES / max(n_docs, 1))))
+
+
 HEADLINE = {"entities": "span", "events": "trigger_classification", "attribution": "relation"}
 Progress = Callable[[str, int, int], None]
 
@@ -48,7 +56,7 @@ class TrainResult:
 
 
 def train(corpus: Corpus, layers: Sequence[str], out: str | Path, *, base: str | None = None, seed: int = 0,
-          force: bool = False, partial_gold: bool = False, epochs: int = 12, dev_ratio: float = DEV_RATIO,
+          force: bool = False, partial_gold: bool = False, epochs: int | None = None, dev_ratio: float = DEV_RATIO,
           schema: LabelSchema | None = None, progress: Progress | None = None) -> TrainResult:
     """Train, gate and (when better, or ``force``) write a trained pre-annotator folder at ``out``."""
     from .. import nlp
@@ -65,6 +73,7 @@ def train(corpus: Corpus, layers: Sequence[str], out: str | Path, *, base: str |
     if missing:
         raise TrainError(f"no training document has human annotation of {', '.join(missing)}", value=missing,
                          hint=f"drop it from --layers, or annotate it ({data.as_dict(layers)['human_sets']})")
+    epochs = epochs or auto_epochs(max(data.size("train", lay) for lay in layers))
     settings = Settings(base=base or nlp.DEFAULT_MODEL, seed=seed, epochs=epochs, partial_gold=partial_gold)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
@@ -80,29 +89,40 @@ def train(corpus: Corpus, layers: Sequence[str], out: str | Path, *, base: str |
 
 def _train_into(tmp: Path, corpus: Corpus, data: TrainingData, layers: Sequence[str], schema: LabelSchema,
                 settings: Any, progress: Progress | None) -> dict[str, Any]:
-    from ..annotate.trained import META_FILE, PIPELINE_DIR, content_hash
-    from . import fit
+    from ..annotate.trained import META_FILE
 
-    nlp_, report = fit.fit(data.train, layers, schema, settings, progress)
-    fit.save(nlp_, tmp / PIPELINE_DIR, "spanbank_trained")
-    digest = content_hash(tmp / PIPELINE_DIR)
-    meta = {
-        "format": 1, "content_hash": digest, "layers": list(layers),
-        "agents": {lay: f"spanbank.trained.{lay}@{digest[:12]}" for lay in layers},
-        "base": fit.base_info(settings.base), "spacy_version": fit.spacy_version(), "spanbank_version": __version__,
-        "corpus": _corpus_info(corpus), "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256},
-        "training": {**data.as_dict(layers), "examples": report.examples, "misaligned_targets": report.misaligned,
-                     "rehearsal_entities": report.rehearsal, "new_labels": report.new_labels, "losses": report.losses},
-        "seed": settings.seed, "settings": dataclasses.asdict(settings), "config": f"{PIPELINE_DIR}/config.cfg",
-        "trained_at": utc_now(),
-    }
-    _write_meta(tmp / META_FILE, meta)
+    meta = build_folder(tmp, corpus, data, layers, schema, settings, progress)
     if progress:
         progress("scoring on dev", 0, 2)
     meta["gate"] = gate(data.dev, layers, tmp, settings.base)
     if progress:
         progress("scoring on dev", 2, 2)
     _write_meta(tmp / META_FILE, meta)
+    return meta
+
+
+def build_folder(folder: Path, corpus: Corpus | None, data: TrainingData, layers: Sequence[str], schema: LabelSchema,
+                 settings: Any, progress: Progress | None = None) -> dict[str, Any]:
+    """Train on ``data.train`` and write the pipeline and its metadata into ``folder`` (no gate: the
+    caller decides; :func:`train` gates, the learning-curve benchmark scores on its own split)."""
+    from ..annotate.trained import META_FILE, PIPELINE_DIR, content_hash
+    from . import fit
+
+    nlp_, report = fit.fit(data.train, layers, schema, settings, progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    fit.save(nlp_, folder / PIPELINE_DIR, "spanbank_trained")
+    digest = content_hash(folder / PIPELINE_DIR)
+    meta = {
+        "format": 1, "content_hash": digest, "layers": list(layers),
+        "agents": {lay: f"spanbank.trained.{lay}@{digest[:12]}" for lay in layers},
+        "base": fit.base_info(settings.base), "spacy_version": fit.spacy_version(), "spanbank_version": __version__,
+        "corpus": _corpus_info(corpus) if corpus is not None else None, "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256},
+        "training": {**data.as_dict(layers), "examples": report.examples, "misaligned_targets": report.misaligned,
+                     "rehearsal_entities": report.rehearsal, "new_labels": report.new_labels, "losses": report.losses},
+        "seed": settings.seed, "settings": dataclasses.asdict(settings), "config": f"{PIPELINE_DIR}/config.cfg",
+        "trained_at": utc_now(),
+    }
+    _write_meta(folder / META_FILE, meta)
     return meta
 
 

@@ -47,7 +47,8 @@ class Settings:
     epochs: int = 12
     batch_size: int = 4
     dropout: float = 0.2
-    partial_gold: bool = False  # gold marks only some mentions: unlabelled tokens carry no loss
+    partial_gold: bool = False  # gold marks only some mentions: the base model's entities are kept beside it
+    rehearse_outside: bool = True  # partial gold: tokens outside gold and base entities are "O" (else no loss)
 
 
 @dataclass
@@ -141,7 +142,8 @@ def _entity_examples(nlp: Any, samples: Sequence[Sample], schema: LabelSchema, s
             ents.append(SpacySpan(ref, bounds[0], bounds[1], label=ent.label_))
             taken.update(range(*bounds))
             report.rehearsal += 1
-        ref.set_ents(sorted(ents, key=lambda e: e.start), default="missing" if settings.partial_gold else "outside")
+        unlabelled = "missing" if settings.partial_gold and not settings.rehearse_outside else "outside"
+        ref.set_ents(sorted(ents, key=lambda e: e.start), default=unlabelled)
         out.append(Example(nlp.make_doc(s.text), ref))
     return out
 

@@ -23,7 +23,8 @@ from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Passes over the training documents (default: 12 for a few dozen documents, down to 3 for 80 or more).")
 @click.option("--partial-gold", is_flag=True,
-              help="The gold marks only some mentions (e.g. GUM): unlabelled tokens are not taught as 'no entity'.")
+              help="The gold marks only some mentions (e.g. GUM): where it is silent, the base model's own "
+                   "entities stay targets instead of being taught as 'no entity'.")
 @click.option("--force", is_flag=True, help="Write DIR even when the trained model is not better (and replace an existing DIR).")
 @json_option
 @handle_errors

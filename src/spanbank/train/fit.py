@@ -9,10 +9,11 @@ via ``nlp.resume_training``), ``spacy.training.Example`` and ``nlp.update`` per 
   written as the base label that corresponds (:data:`CORRESPONDS`: PER -> PERSON, TIME -> DATE or
   TIME, ...; where several correspond, the one the base model predicts on that span), so the model
   keeps what it knows; types it lacks (VEH, WEA) are added as new labels.  **Rehearsal**: the base
-  model's own entities where the gold has none stay targets (for types the gold is silent on,
-  always; for the schema's types only when gold is partial, trimmed to the schema's extent
-  conventions), so fine-tuning on a few documents does not teach it to forget.  Tokens outside
-  every target are "O" when the gold is exhaustive, *missing* (no loss) when it is partial.
+  model's own predictions stay targets where the gold has none: its entities of types the schema
+  does not have (NORP, CARDINAL, ...) always; with partial gold also its entities of the schema's
+  types, trimmed to the schema's extent conventions.  Tokens outside every target are "O" (with
+  partial gold that is the base model's own "no entity"; ``rehearse_outside=False`` makes them
+  *missing*, no loss, which measured worse on gum-news-brat: see ``scripts/bench learn``).
 * **events** / **attribution**: a ``spancat`` component each (own tok2vec, n-gram suggester),
   trained on trigger spans typed by event type / on CUE and SOURCE spans, writing
   ``doc.spans["spanbank_events"]`` / ``doc.spans["spanbank_attribution"]``.  spancat rather than a

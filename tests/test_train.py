@@ -23,6 +23,7 @@ from spanbank.publish import split_of
 from spanbank.release import corpus_counts
 from spanbank.store import open_corpus
 from spanbank.train import collect, dev_key, train
+from spanbank.train.data import human_set
 from spanbank.schema import load_schema
 
 HUMAN = Provenance("alice", GOLD, "2026-01-01T00:00:00Z", "human")
@@ -82,6 +83,22 @@ def _relabel(doc: Document, old: str, new: str) -> Document:
     return doc.with_set(AnnotationSet(GOLD, spans))
 
 
+def test_human_set_gold_else_the_fullest_annotator_set():
+    text = "Ahmed Saleh drove a Humvee into Mosul."
+    doc = Document(id=document_id(text), text=text)
+
+    def aset(name, *surfaces):
+        prov = Provenance(name.split("/")[-1], GOLD, "2026-01-01T00:00:00Z", "human")
+        return AnnotationSet(name, tuple(doc.make_span(f"s{i}", text.index(w), text.index(w) + len(w), "PER", "entities", prov)
+                                         for i, w in enumerate(surfaces)))
+
+    doc = doc.with_set(aset("annotator/bob", "Ahmed Saleh")).with_set(aset("annotator/alice", "Ahmed Saleh", "Mosul"))
+    doc = doc.with_set(AnnotationSet(SILVER, aset("x", "Humvee", "Mosul", "Ahmed").spans))
+    assert human_set(doc, "entities").name == "annotator/alice"
+    assert human_set(doc, "events") is None
+    assert human_set(doc.with_set(aset(GOLD, "Mosul")), "entities").name == GOLD
+
+
 def test_collect_holds_out_test_split_and_a_hash_stable_dev(tmp_path):
     corpus = make_corpus(tmp_path / "c", n_docs=30)
     data = collect(corpus.documents(), ["entities"], load_schema())
@@ -111,6 +128,7 @@ def test_train_learns_types_the_rules_never_produce(vehicle_model, tmp_path):
     gate = report["gate"]["entities"]
     assert report["written"] and gate["better"] and gate["trained_f1"] > gate["current_f1"]
     assert report["training"]["new_labels"] == ["VEH", "WEA"]
+    assert gate["unscored_labels"] == ["FAC", "LOC", "ORG", "TIME"]  # no human marked them: not scored
     fresh = Document(id="doc-fresh", text="Lena Berg drove a Humvee into Mosul on Monday. Omar Haddad carried a Javelin through Tikrit.")
     (rules,) = annotate([fresh], ["entities"])
     (learned,) = annotate([fresh], ["entities"], pre_annotator=str(out))
@@ -177,6 +195,8 @@ def test_train_gate_refuses_a_worse_model(tmp_path):
                                        "--force"])
     assert forced.exit_code == 0, forced.output
     assert read_meta(out)["gate"]["entities"]["better"] is False
+    assert "NOT better" in forced.stdout and "  current  exact P" in forced.stdout and "  trained  exact P" in forced.stdout
+    assert f"wrote {out}" in forced.stdout
 
 
 def test_train_refuses_an_existing_out_and_too_little_gold(tmp_path):

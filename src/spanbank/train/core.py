@@ -94,7 +94,7 @@ def _train_into(tmp: Path, corpus: Corpus, data: TrainingData, layers: Sequence[
     meta = build_folder(tmp, corpus, data, layers, schema, settings, progress)
     if progress:
         progress("scoring on dev", 0, 2)
-    meta["gate"] = gate(data.dev, layers, tmp, settings.base)
+    meta["gate"] = gate(data.dev, layers, tmp, settings.base, data.train, schema)
     if progress:
         progress("scoring on dev", 2, 2)
     _write_meta(tmp / META_FILE, meta)
@@ -126,12 +126,26 @@ def build_folder(folder: Path, corpus: Corpus | None, data: TrainingData, layers
     return meta
 
 
-def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str) -> dict[str, Any]:
+def unannotated_labels(samples: Sequence[Sample], layers: Sequence[str], schema: LabelSchema) -> dict[str, None]:
+    """A label map dropping the span labels no human marked in any training or dev document: the gold
+    says nothing about them (a corpus whose annotators never mark TIME cannot score TIME predictions)."""
+    seen = {label for s in samples for layer in layers for _, _, label in s.targets.get(layer, ())}
+    seen |= {"CONTENT"} if "attribution" in layers else set()
+    return {label: None for layer in layers for label in schema.span_labels(layer) if label not in seen}
+
+
+def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str, train: Sequence[Sample] = (),
+         schema: LabelSchema | None = None) -> dict[str, Any]:
     """Per layer: dev scores (exact and overlap P/R/F1 of every level) of the current and the trained
-    pre-annotators, and whether the trained one is better on the headline level's exact F1."""
+    pre-annotators, and whether the trained one is better on the headline level's exact F1.  Labels no
+    human marked anywhere in ``train`` + ``dev`` are left out of both scores (:func:`unannotated_labels`)."""
+    from ..schema import load_schema
+
+    schema = schema or load_schema()
     from ..annotate import annotate
     from ..evaluate import evaluate
 
+    silent = unannotated_labels(list(train) + list(dev), layers, schema)
     stripped = [s.doc.without_sets() for s in sorted(dev, key=lambda s: s.id)]
     current = list(annotate(stripped, LAYERS, model=base, now="1970-01-01T00:00:00Z"))
     trained = list(annotate(stripped, LAYERS, pre_annotator=str(folder), now="1970-01-01T00:00:00Z"))
@@ -141,11 +155,12 @@ def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str) 
         if not gold:
             out[layer] = {"documents": 0, "better": False, "reason": "no dev document has human annotation of this layer"}
             continue
-        scores = {name: evaluate(gold, preds, [layer])["layers"].get(layer, {}) for name, preds in
+        scores = {name: evaluate(gold, preds, [layer], label_map=silent)["layers"].get(layer, {}) for name, preds in
                   (("current", current), ("trained", trained))}
         head = {name: (s.get("levels", {}).get(HEADLINE[layer], {}).get("exact", {}).get("ALL", {}).get("f1", 0.0))
                 for name, s in scores.items()}
         out[layer] = {"documents": len(gold), "headline": f"{HEADLINE[layer]} exact F1", "current_f1": head["current"],
+                      "unscored_labels": sorted(k for k in silent if k in schema.span_labels(layer)),
                       "trained_f1": head["trained"], "better": head["trained"] > head["current"],
                       "current": scores["current"].get("levels"), "trained": scores["trained"].get("levels")}
     return out

@@ -35,8 +35,9 @@ from ..model import LabelSchema
 from .data import Sample
 
 # schema entity type -> corresponding base (OntoNotes) labels; the first is the default.
-CORRESPONDS = {"PER": ("PERSON",), "ORG": ("ORG",), "GPE": ("GPE",), "LOC": ("LOC", "GPE", "FAC"),
-               "FAC": ("FAC",), "TIME": ("DATE", "TIME")}
+# Only the base's names for the same type: a gold LOC on what the base calls GPE is a correction to learn.
+CORRESPONDS = {"PER": ("PERSON",), "ORG": ("ORG",), "GPE": ("GPE",), "LOC": ("LOC",), "FAC": ("FAC",),
+               "TIME": ("DATE", "TIME")}
 PIPE = {"entities": "ner", "events": "spancat_events", "attribution": "spancat_attribution"}
 NGRAMS = {"events": [1, 2, 3], "attribution": [1, 2, 3, 4, 5, 6, 7, 8]}
 

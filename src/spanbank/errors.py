@@ -74,6 +74,10 @@ class PublishError(SpanbankError):
     """Building or publishing the dataset failed."""
 
 
+class TrainError(SpanbankError):
+    """Training a pre-annotator failed, or a trained pre-annotator cannot be used."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation finding: where, what, and the offending value."""

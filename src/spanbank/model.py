@@ -61,6 +61,28 @@ def offset_problem(text: str, start: object, end: object, span_text: object = No
     return None
 
 
+TRAINED_PREFIX = "spanbank.trained."
+
+
+def trained_agent(layer: str, content_hash: str) -> str:
+    """The provenance agent of a trained pre-annotator's layer: ``spanbank.trained.<layer>@<hash12>``.
+
+    ``content_hash`` is the sha256 of the trained pipeline's files, so the name says exactly which
+    weights made a span (the registry's "a name never changes its output", for trained models).
+    """
+    return f"{TRAINED_PREFIX}{layer}@{content_hash[:12]}"
+
+
+def agent_layer(agent: str) -> str | None:
+    """The layer a spanbank pre-annotator agent belongs to (``spanbank.entities.v1`` -> ``entities``,
+    ``spanbank.trained.events@ab12..`` -> ``events``); ``None`` for any other agent."""
+    if agent.startswith(TRAINED_PREFIX):
+        return agent[len(TRAINED_PREFIX):].split("@")[0]
+    if agent.startswith("spanbank."):
+        return agent.split(".")[1]
+    return None
+
+
 def utc_now() -> str:
     """The current time as :attr:`Provenance.time` writes it: ISO 8601, UTC, seconds, ``Z``."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -97,7 +97,8 @@ class EventAnnotator:
 
     def arguments(self, tok: Any, event_type: EventType, ctx: "_Context") -> tuple[Argument, ...]:
         found: dict[str, str] = {}  # span id -> role
-        overrides = self.entries[tok.lemma_.lower()].arguments
+        entry = self.entries.get(tok.lemma_.lower())  # a trained trigger may have no lexicon entry
+        overrides = entry.arguments if entry else {}
         for head, candidates in self._dependents(tok, overrides):
             for dep in [head, *head.conjuncts]:
                 span = ctx.mention(dep)

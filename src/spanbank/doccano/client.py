@@ -15,7 +15,8 @@ and read failures or 502/503/504 answers for idempotent methods (and a 500 on a 
 
 Waiting for an import or export task checks that the task worker is alive: through ``worker`` (a
 :class:`WorkerProbe`; the local server's process id) every second, else through the health endpoint
-(a remote server), failing after ``REMOTE_STALL`` seconds of failed health checks.
+(a remote server), failing after ``REMOTE_STALL`` seconds of failed health checks (a health check the
+server does not answer in time counts neither way: a long import holds its database).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ TOTAL_TIMEOUT = 25.0  # seconds one call may take, retries included
 LOCAL_CHECK_EVERY = 1.0  # seconds between liveness checks of a local worker (a process lookup)
 REMOTE_CHECK_EVERY = 5.0  # seconds between health checks of a remote worker (each enqueues a celery task)
 REMOTE_STALL = 15.0  # seconds of failing health checks after which a remote worker counts as gone
+HEALTH_SLOW = "the health check did not answer within 15 s"  # the server is busy: no evidence about the worker
 SILENT_HINT = ("the server accepts connections but does not answer: check it (`spanbank doccano status`, "
                "`spanbank doccano logs web`); restart a local one with `spanbank doccano down` then `spanbank doccano up`")
 RESTART_HINT = ("restart it with `spanbank doccano up` (or ask the server's admin), then run the command again "
@@ -251,7 +253,7 @@ class DoccanoClient:
             response = self.request("GET", "/v1/health/", params={"format": "json"}, expect=(200, 500), raw=True,
                                     timeout=15.0)
         except NoAnswer:  # its checks wait on the database, which a long import holds
-            return "the health check did not answer within 15 s"
+            return HEALTH_SLOW
         try:
             checks = response.json()
         except ValueError:
@@ -353,6 +355,8 @@ class _Liveness:
                 raise SyncError(f"{problem}, so Doccano task {self.task_id} cannot finish", hint=RESTART_HINT)
             return
         problem = client.worker_problem()
+        if problem == HEALTH_SLOW:
+            return  # the database is held (by an import, often ours): neither alive nor dead
         if problem is None:
             self.failing_since = None
             return

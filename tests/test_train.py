@@ -197,6 +197,7 @@ def test_train_gate_refuses_a_worse_model(tmp_path):
     assert read_meta(out)["gate"]["entities"]["better"] is False
     assert "NOT better" in forced.stdout and "  current  exact P" in forced.stdout and "  trained  exact P" in forced.stdout
     assert f"wrote {out}" in forced.stdout
+    assert "warning: few dev documents" not in forced.stderr  # 24 documents: enough dev
 
 
 def test_train_refuses_an_existing_out_and_too_little_gold(tmp_path):

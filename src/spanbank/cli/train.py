@@ -71,6 +71,10 @@ def _print(result) -> None:
     say(f"trained {meta['settings']['epochs']} epochs on {training['train_documents']} documents "
         f"(human sets: {training['human_sets']}); "
         f"dev {training['dev_documents']}; {training['test_split_documents_held_out']} test-split documents held out")
+    small = [f"{lay} {n}" for lay, n in training["dev_documents"].items() if n < 3]
+    if small:
+        say(f"warning: few dev documents ({', '.join(small)}): the gate's verdict rests on little evidence; "
+            "annotate more documents before trusting it")
     for layer, g in meta["gate"].items():
         if not g["documents"]:
             click.echo(f"{layer}: {g['reason']}")

@@ -139,12 +139,11 @@ def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str, 
     """Per layer: dev scores (exact and overlap P/R/F1 of every level) of the current and the trained
     pre-annotators, and whether the trained one is better on the headline level's exact F1.  Labels no
     human marked anywhere in ``train`` + ``dev`` are left out of both scores (:func:`unannotated_labels`)."""
+    from ..annotate import annotate
+    from ..evaluate import evaluate
     from ..schema import load_schema
 
     schema = schema or load_schema()
-    from ..annotate import annotate
-    from ..evaluate import evaluate
-
     silent = unannotated_labels(list(train) + list(dev), layers, schema)
     stripped = [s.doc.without_sets() for s in sorted(dev, key=lambda s: s.id)]
     current = list(annotate(stripped, LAYERS, model=base, now="1970-01-01T00:00:00Z"))

@@ -7,6 +7,7 @@ import itertools
 import json
 import re
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -23,6 +24,7 @@ from spanbank.errors import PublishError
 from spanbank.model import (GOLD, SILVER, AnnotationSet, Argument, Attribution, Document, Event, Origin, Provenance,
                             annotator_set, set_status)
 from spanbank.publish.build import split_indices
+from spanbank.publish.docs import public_path
 from spanbank.publish.features import dataset_features
 from spanbank.schema import load_schema
 from spanbank.store import annotation_records, document_record, open_corpus
@@ -114,12 +116,25 @@ def annotate_seed(doc: Document) -> Document:
     return a.done()
 
 
+LICENSED = ("license: other\nlicense_name: test-terms\nlicense_link: https://example.org/terms\n"
+            "pretty_name: Test news\ncitation: {authors: [Ada Lovelace, Alan Turing], year: 2026, "
+            "url: 'https://example.org/spans'}\n")
+
+
+def licensed(corpus):
+    """A corpus's dataset configuration (the card's license and citation)."""
+    corpus.path.mkdir(parents=True, exist_ok=True)
+    (corpus.path / "dataset.yaml").write_text(LICENSED, encoding="utf-8")
+    return corpus
+
+
 def make_corpus(root: Path):
     """Seed article + an emoji / combining-mark article (silver, gold and an annotator set) + an unannotated one."""
     (root / "articles").mkdir(parents=True)
     (root / "articles" / "a.txt").write_text("date 2021-11-08\n\n" + TEXT_A, encoding="utf-8")
     (root / "articles" / "b.txt").write_text(TEXT_B, encoding="utf-8")
     corpus = open_corpus(root / "corpus")
+    licensed(corpus)
     docs = list(ingest.new_documents([Path(__file__).parents[1] / "seeds", root / "articles"], set(),
                                      report=ingest.IngestReport()))
     out = []
@@ -133,7 +148,7 @@ def make_corpus(root: Path):
         out.append(doc)
     with corpus.lock():
         corpus.write(out)
-    return corpus
+    return licensed(corpus)
 
 
 @pytest.fixture
@@ -141,8 +156,11 @@ def corpus(tmp_path):
     return make_corpus(tmp_path)
 
 
-def published(doc: Document) -> Document:
+def published(doc: Document, project: Path | None = None) -> Document:
+    """What the dataset carries of a document: its published set, and its origin path without a local path."""
     chosen = GOLD if GOLD in doc.annotations else SILVER
+    if doc.origin is not None and project is not None:
+        doc = replace(doc, origin=replace(doc.origin, path=public_path(doc.origin.path, project)))
     return doc.without_sets().with_set(doc.annotation_set(chosen))
 
 
@@ -248,11 +266,11 @@ def test_build_events_and_attribution_rows(corpus, schema, tmp_path):
 # --- round trip ------------------------------------------------------------------------------------
 
 
-def same_documents(built: list[Document], originals: list[Document]) -> None:
+def same_documents(built: list[Document], originals: list[Document], project: Path | None = None) -> None:
     assert sorted(d.id for d in built) == sorted(d.id for d in originals)
     by_id = {d.id: d for d in built}
     for doc in originals:
-        back, want = by_id[doc.id], published(doc)
+        back, want = by_id[doc.id], published(doc, project)
         assert document_record(back) == document_record(want)
         assert list(annotation_records(back)) == list(annotation_records(want))
 
@@ -260,7 +278,7 @@ def same_documents(built: list[Document], originals: list[Document]) -> None:
 def test_documents_from_dataset_round_trip(corpus, schema, tmp_path):
     out = tmp_path / "hf"
     publish.build(corpus, schema, out)
-    same_documents(list(publish.documents_from_dataset(out)), list(corpus.documents()))
+    same_documents(list(publish.documents_from_dataset(out)), list(corpus.documents()), corpus.path.parent)
 
 
 def test_cli_import_hf_round_trips_into_a_new_corpus_and_is_a_no_op_on_the_original(corpus, schema, tmp_path):
@@ -270,7 +288,7 @@ def test_cli_import_hf_round_trips_into_a_new_corpus_and_is_a_no_op_on_the_origi
     result = run("import", "--format", "hf", out, "--corpus", back.path)
     assert result.exit_code == 0, result.output
     assert "3 document(s) read: 0 attached to existing documents, 3 added" in result.output
-    same_documents(list(back.documents()), list(corpus.documents()))
+    same_documents(list(back.documents()), list(corpus.documents()), corpus.path.parent)
     before = corpus.annotations_path.read_bytes()
     again = run("import", "--format", "hf", out, "--corpus", corpus.path, "--json")
     assert again.exit_code == 0, again.output
@@ -332,6 +350,7 @@ def random_set(draw, doc: Document, set_name: str) -> AnnotationSet:
 def test_documents_from_dataset_round_trip_property(docs, schema, tmp_path):
     root = tmp_path / uuid.uuid4().hex
     corpus = open_corpus(root / "corpus")
+    licensed(corpus)
     with corpus.lock():
         corpus.write(docs)
     report = publish.build(corpus, schema, root / "hf")
@@ -461,6 +480,7 @@ def test_build_sorts_records_that_are_out_of_id_order(corpus, schema, tmp_path):
 
 def test_build_again_after_adding_documents_keeps_splits_and_label_ids(schema, tmp_path):
     corpus = open_corpus(tmp_path / "corpus")
+    licensed(corpus)
     first_docs = synthetic(30)
     with corpus.lock():
         corpus.write(first_docs)
@@ -530,6 +550,7 @@ def test_card_yaml_parses_and_numbers_match_data(corpus, schema, tmp_path):
 
 def test_build_refuses_a_token_in_the_card(schema, tmp_path):
     corpus = open_corpus(tmp_path / "corpus")
+    licensed(corpus)
     leaky = ingest.to_document(ingest.Article(f"The key {FAKE_TOKEN} leaked.", Origin("x.txt", "0" * 64)), [], [])
     a = Annotator(leaky, SILVER, "m.v1", "machine")
     a.span("key", "WEA", "entities")
@@ -578,10 +599,21 @@ def test_cli_build_then_publish_dry_run(corpus, tmp_path, monkeypatch):
     lines = result.stdout.splitlines()
     assert lines[0] == "1. create_repo org/news (dataset, public, exist_ok=True)"
     assert lines[1].startswith(f"2. upload_folder {out} -> org/news: ") and "'Release v1.0.0'" in lines[1]
-    assert "delete_patterns=['data/**']" in lines[1]
+    assert "delete_patterns=['data/**', 'project/**']" in lines[1]
     assert lines[2] == "3. create_tag v1.0.0 on the upload commit"
     assert FAKE_TOKEN not in result.output
-    assert FAKE_TOKEN not in (out / "README.md").read_text(encoding="utf-8")
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert FAKE_TOKEN not in card
+    # the dry run leaves the exact folder it would upload: the repo id and the version in the snippets
+    assert 'load_dataset("org/news", "events", revision="v1.0.0")' in card and "ORG/NAME" not in card
+    assert "spanbank doccano setup --from-dataset org/news" in card
+    assert "https://huggingface.co/datasets/org/news" in card
+    assert front_matter(out)[0]["spanbank_build"]["repo_id"] == "org/news"
+    assert load(out, "ner", "train").features["ner_tags"].feature.names[0] == "O"  # the card still loads
+    again = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "org/other", "--dry-run")
+    assert again.exit_code == 0, again.output
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert 'load_dataset("org/other")' in card and '"org/news"' not in card
 
     result = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "not a repo", "--dry-run")
     assert result.exit_code == 1 and "is not ORG/NAME" in result.stderr
@@ -600,6 +632,7 @@ def test_cli_publish_refuses_unreleased_changes(corpus, tmp_path):
 
 def test_publish_refuses_validation_failures(schema, tmp_path):
     corpus = open_corpus(tmp_path / "corpus")
+    licensed(corpus)
     bad = synthetic(2)
     bad[0] = Document(**{**bad[0].__dict__, "date": "2021-13-45"})
     with corpus.lock():
@@ -648,7 +681,7 @@ def test_card_reports_release_agreement(two_annotator_corpus, schema, tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["release", "--corpus", str(seed_corpus.path), "--no-git"]).exit_code == 0
     out = tmp_path / "hf"
-    result = runner.invoke(main, ["build", "--corpus", str(seed_corpus.path), "--out", str(out)])
+    result = runner.invoke(main, ["build", "--corpus", str(seed_corpus.path), "--out", str(out), "--license", "mit"])
     assert result.exit_code == 0, result.output
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "Inter-annotator agreement over 2 annotators and 1 shared documents" in card

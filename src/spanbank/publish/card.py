@@ -91,11 +91,12 @@ def write_card(folder: Path, schema: LabelSchema, features: dict[str, Features],
     body = "\n".join(_body(schema, features, report, manifest, config, data.pretty_name, examples))
     text = f"---\n{_yaml(data)}\n---\n\n{body}\n"
     check_no_secrets(text, "dataset card")
-    check_no_local_paths(text, "dataset card", (str(corpus.path.resolve()),))
+    local = (str(corpus.path.resolve().parent),)  # the project folder (and so the corpus inside it)
+    check_no_local_paths(text, "dataset card", local)
     for name in project:
         content = (folder / name).read_text(encoding="utf-8", errors="replace")
         check_no_secrets(content, name)
-        check_no_local_paths(content, name, (str(corpus.path.resolve()),))
+        check_no_local_paths(content, name, local)
     path = folder / CARD
     path.write_text(text, encoding="utf-8", newline="")  # what DatasetCard(text).save writes, without re-parsing
     return path

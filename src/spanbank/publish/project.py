@@ -212,7 +212,7 @@ def local_paths() -> list[str]:
 def check_no_local_paths(text: str, what: str, extra: tuple[str, ...] = ()) -> None:
     """Refuse text naming this machine's home or working directory (or ``extra`` paths)."""
     for path in (*local_paths(), *extra):
-        if path and path in text:
+        if len(path) > 4 and path in text:  # "/", "/tmp": too short to tell a path from prose
             raise PublishError(f"the {what} contains the local path {path!r}; refusing to write or upload it",
                                value=path, hint="use paths relative to the project (re-ingest or edit the file)")
 
@@ -271,6 +271,18 @@ class Restored:
 
     written: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    missing: str = ""  # why nothing could be restored (a dataset built without project files)
+
+    def summary(self) -> str:
+        if self.missing:
+            return f"no schema or history restored: {self.missing}"
+        parts = [f"restored {', '.join(self.written)}" if self.written else "nothing new to restore"]
+        if self.kept:
+            parts.append(f"kept the corpus's own {', '.join(self.kept)}")
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"written": self.written, "kept": self.kept, "missing": self.missing}
 
 
 def restore_project(source: str | Path, corpus: Corpus) -> Restored:
@@ -280,7 +292,12 @@ def restore_project(source: str | Path, corpus: Corpus) -> Restored:
     a corpus that has none of them yet; an existing corpus keeps its own (listed in ``kept``).  The
     caller holds the corpus lock.
     """
-    files = project_files(dataset_folder(source))
+    folder = dataset_folder(source)
+    from .card import read_build_info
+
+    if f"{PROJECT}/{SCHEMA}" not in (read_build_info(folder).get("project") or {}):
+        return Restored(missing="the dataset carries no project files (built by an older spanbank)")
+    files = project_files(folder)
     result = Restored()
     fresh = not any((corpus.path / name).exists() for name in HISTORY)
     for name in (SCHEMA, *HISTORY):

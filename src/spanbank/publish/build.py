@@ -1,4 +1,4 @@
-"""Build the Hub-layout folder: ``README.md`` + ``data/<config>/<split>-NNNNN-of-NNNNN.parquet``.
+"""Build the Hub-layout folder: ``README.md`` + ``data/<config>/<split>-NNNNN-of-NNNNN.parquet`` + ``project/``.
 
 The corpus is read once, as Arrow, in aligned blocks of documents (:mod:`.read`); each block
 becomes the four configs' tables column by column (:mod:`.docs`, :mod:`.layers`, :mod:`.sentences`),
@@ -124,7 +124,7 @@ CDC_OPTIONS: dict[str, int] | bool = {"min_chunk_size": 256 * 1024, "max_chunk_s
 
 def writer_options(schema: pa.Schema) -> dict[str, Any]:
     """Snappy; statistics for the short top-level scalar columns only; no dictionary for (nearly) unique
-    strings; offsets inside lists delta-packed.
+    strings; offsets inside lists delta-packed; content-defined chunking and the page index (:data:`CDC_OPTIONS`).
 
     Statistics of nested list columns and long texts, and dictionary attempts on ids and texts cost a
     third of the write time and serve no reader of this dataset; delta packing of the ascending

@@ -8,7 +8,6 @@ and the release manifest only (no environment, no credentials); :func:`check_no_
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,7 +25,7 @@ from ..store import Corpus
 from .examples import EXCERPT_ITEMS, MAX_STRING, config_examples, render_json
 from .features import CONFIGS, DEFAULT_CONFIG, SPLITS, iob2_names
 from .fields import data_fields
-from .project import GUIDELINES, LICENSE, NOTICE, PROJECT, SCHEMA, DatasetConfig, check_no_local_paths
+from .project import GUIDELINES, NOTICE, PROJECT, SCHEMA, DatasetConfig, check_no_local_paths
 
 CARD = "README.md"
 BUILD_KEY = "spanbank_build"  # card YAML key recording what the folder was built from

@@ -21,7 +21,8 @@ and 128 KiB max; our gear table is seeded random numbers, not Xet's own table, s
 differ from the Hub's but the statistics are the same).  "changed" is the share of B's parquet bytes
 in chunks whose sha256 is in no chunk of A (any file) - what an upload of B would send.  "files" is
 the share of B's bytes in files whose bytes differ from A's file of the same name - what a
-whole-file upload would send.
+whole-file upload would send.  Then the same measure on one plain text column, where the pages are
+the only structure (``--text-column`` runs only that).
 """
 
 from __future__ import annotations
@@ -143,6 +144,38 @@ def add(folder: Path, n: int) -> None:
     shutil.rmtree(extra)
 
 
+def text_column(n: int = 20_000) -> None:
+    """The effect in isolation: one string column of n ~1.8 KB texts, 1% inserted at random or as one run."""
+    import io
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(0)
+    words = "the minister said on Monday that forces attacked a base near the city while officials".split()
+    texts = [" ".join(rng.choices(words, k=300)) + f" {i}" for i in range(n)]
+    scattered = list(texts)
+    for j in range(n // 100):
+        scattered.insert(rng.randrange(len(scattered)), " ".join(rng.choices(words, k=300)) + f" x{j}")
+    run = texts[:n // 2] + [f"y{j} " + texts[j] for j in range(n // 100)] + texts[n // 2:]
+
+    def write(rows: list[str], cdc: bool) -> bytes:
+        buf = io.BytesIO()
+        pq.write_table(pa.table({"text": rows}), buf, compression="snappy", use_dictionary=False,
+                       use_content_defined_chunking=CDC if cdc else False)
+        return buf.getvalue()
+
+    print(f"one text column, {n} rows: 1% inserted | CDC: changed | without: changed")
+    for name, rows in (("at random positions", scattered), ("as one run in the middle", run), ("at the end", texts + run[n // 2:n // 2 + n // 100])):
+        shares = []
+        for cdc in (True, False):
+            old, new = write(texts, cdc), write(rows, cdc)
+            known = {h for h, _ in chunks(old)}
+            shares.append(sum(k for h, k in chunks(new) if h not in known) / len(new))
+        print(f"{name} | {shares[0]:.1%} | {shares[1]:.1%}")
+
+
 def main(n: int, sizes: list[tuple[int, int]]) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-cdc-"))
     schema = load_schema()
@@ -175,5 +208,8 @@ if __name__ == "__main__":
     parser.add_argument("n", nargs="?", type=int, default=10_000, help="documents to generate")
     parser.add_argument("--cdc", action="append", default=[], metavar="MIN,MAX",
                         help="also measure these page chunk sizes in KiB (e.g. --cdc 16,64)")
+    parser.add_argument("--text-column", action="store_true", help="only the one-column experiment")
     args = parser.parse_args()
-    main(args.n, [tuple(int(v) for v in pair.split(",")) for pair in args.cdc])
+    if not args.text_column:
+        main(args.n, [tuple(int(v) for v in pair.split(",")) for pair in args.cdc])
+    text_column()

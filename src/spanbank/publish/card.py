@@ -214,8 +214,8 @@ def _summary(schema: LabelSchema, report: Any, version: str | None) -> Iterator[
     yield ""
     yield "| config | rows are | " + " | ".join(SPLITS) + " |"
     yield "|---|---|" + "---|" * len(SPLITS)
-    kinds = {"documents": "documents (default)", "ner": "sentences, IOB2 entity tags", "events": "sentences, trigger tags "
-             "and arguments", "attribution": "attributions with their spans"}
+    kinds = {"documents": "documents (default)", "ner": "sentences, IOB2 entity tags", "events": "sentences, trigger tags, "
+             "events with arguments (role, entity type, tokens), entity mentions (ACE/OneIE style)", "attribution": "attributions with their spans"}
     for config in CONFIGS:
         yield f"| `{config}` | {kinds[config]} | " + " | ".join(str(n[config][s]) for s in SPLITS) + " |"
     yield ""

@@ -10,7 +10,9 @@ the three stages (so a slow spell of a shared machine hits them alike), keeping 
 - floor, inferred: ``pyarrow.json.read_json`` of documents.jsonl and annotations.jsonl with type
   inference + ``pq.write_table`` (snappy) of each table;
 - floor, explicit: the same with the corpus format's explicit schemas (no inference; usually faster);
-- build: ``publish.build`` (streaming, all four configs, card).
+- build: ``publish.build`` (streaming, all four configs, card, project files), parquet with
+  content-defined chunking and the page index;
+- the same build without content-defined chunking and page index (the writer before issue 13).
 
 The ratio is build / the faster floor.  MB/s is corpus JSONL MB per second.  Peak RSS per stage is
 VmHWM, reset through ``/proc/self/clear_refs`` before each stage (so stages do not hide each other's
@@ -20,6 +22,7 @@ peaks), shown with the RSS the stage started from.
 from __future__ import annotations
 
 import argparse
+import importlib
 import multiprocessing
 import os
 import random
@@ -35,6 +38,7 @@ import pyarrow.json as paj  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from spanbank import publish  # noqa: E402
+build_mod = importlib.import_module("spanbank.publish.build")  # the module (the package exports the function)
 from spanbank.publish import card  # noqa: E402,F401  (imported lazily by build: keep its import out of the timing)
 from spanbank.publish.read import ANNOTATIONS, DOCUMENTS  # noqa: E402
 from spanbank.model import document_id  # noqa: E402
@@ -43,6 +47,7 @@ from spanbank.store import dumps, open_corpus  # noqa: E402
 
 WORDS = ("the minister said on Monday that forces attacked a base near the city while officials in Baghdad "
          "reported injuries and the agency told reporters \U0001f642 that q\u0323uds units denied it").split()
+CDC = build_mod.CDC_OPTIONS
 ENT = (("Baghdad", "GPE"), ("Ghani", "PER"), ("Reuters", "ORG"), ("Monday", "TIME"), ("Erbil", "GPE"))
 
 
@@ -168,16 +173,22 @@ def main(n: int, repeat: int) -> None:
         print(f"corpus: {n} documents, {mb:.1f} MB JSONL (generated in {time.perf_counter() - t:.1f} s)")
         schema = load_schema()
         reports = []
+        def build(cdc: bool) -> None:
+            build_mod.CDC_OPTIONS = CDC if cdc else False  # read by the parquet writer options of each shard
+            reports.append(publish.build(corpus, schema, work / "hf", card={"license": "cc-by-4.0"}))
+
         stages = {"floor, inferred schema (read_json + write_table)": lambda: floor(corpus.path, work / "floor", False),
                   "floor, explicit schema (read_json + write_table)": lambda: floor(corpus.path, work / "floor", True),
-                  "build (all four configs + card)": lambda: reports.append(publish.build(corpus, schema, work / "hf"))}
+                  "build (all four configs + card + project files)": lambda: build(True),
+                  "build without CDC and page index (the writer before)": lambda: build(False)}
         runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in stages}
         for r in range(repeat):  # interleaved rounds: a slow spell of a shared machine hits every stage alike
             for name, run in stages.items():
                 runs[name].append(timed(run))
-            inferred, explicit, built = (runs[name][-1][0] for name in stages)
-            print(f"round {r + 1}: " + ", ".join(f"{s:.2f} s" for s in (inferred, explicit, built))
-                  + f"; build / floor {built / min(inferred, explicit):.2f}x")
+            inferred, explicit, built, plain = (runs[name][-1][0] for name in stages)
+            print(f"round {r + 1}: " + ", ".join(f"{s:.2f} s" for s in (inferred, explicit, built, plain))
+                  + f"; build / floor {built / min(inferred, explicit):.2f}x, without CDC "
+                  f"{plain / min(inferred, explicit):.2f}x")
         best = {}
         for name, results in runs.items():
             best[name] = min(s for s, _, _ in results)
@@ -186,10 +197,10 @@ def main(n: int, repeat: int) -> None:
                   f"(from {min(s for _, _, s in results):.0f} MB)")
         out_mb = sum(p.stat().st_size for p in (work / "hf").rglob("*.parquet")) / 1e6
         print(f"build output: {out_mb:.1f} MB parquet, rows {reports[-1].num_examples}")
-        inferred, explicit, built = best.values()
+        inferred, explicit, built, plain = best.values()
         base = min(inferred, explicit)
         print(f"ratio build / floor (best of {repeat}): {built / base:.2f}x (target <= 1.5x; {built / inferred:.2f}x "
-              f"against the inferred floor)")
+              f"against the inferred floor); without CDC and page index {plain / base:.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

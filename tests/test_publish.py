@@ -6,8 +6,11 @@ import hashlib
 import itertools
 import json
 import re
+import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 import pyarrow.parquet as pq
 import pytest
@@ -23,8 +26,9 @@ from spanbank.errors import PublishError
 from spanbank.model import (GOLD, SILVER, AnnotationSet, Argument, Attribution, Document, Event, Origin, Provenance,
                             annotator_set, set_status)
 from spanbank.publish.build import split_indices
+from spanbank.publish.docs import public_path
 from spanbank.publish.features import dataset_features
-from spanbank.schema import load_schema
+from spanbank.schema import load_schema, render_guidelines
 from spanbank.store import annotation_records, document_record, manifest_seal, open_corpus, sha256_file
 
 import datasets  # noqa: E402  (after conftest set the offline HF environment)
@@ -114,12 +118,25 @@ def annotate_seed(doc: Document) -> Document:
     return a.done()
 
 
+LICENSED = ("license: other\nlicense_name: test-terms\nlicense_link: https://example.org/terms\n"
+            "pretty_name: Test news\ncitation: {authors: [Ada Lovelace, Alan Turing], year: 2026, "
+            "url: 'https://example.org/spans'}\n")
+
+
+def licensed(corpus):
+    """A corpus's dataset configuration (the card's license and citation)."""
+    corpus.path.mkdir(parents=True, exist_ok=True)
+    (corpus.path / "dataset.yaml").write_text(LICENSED, encoding="utf-8")
+    return corpus
+
+
 def make_corpus(root: Path):
     """Seed article + an emoji / combining-mark article (silver, gold and an annotator set) + an unannotated one."""
     (root / "articles").mkdir(parents=True)
     (root / "articles" / "a.txt").write_text("date 2021-11-08\n\n" + TEXT_A, encoding="utf-8")
     (root / "articles" / "b.txt").write_text(TEXT_B, encoding="utf-8")
     corpus = open_corpus(root / "corpus")
+    licensed(corpus)
     docs = list(ingest.new_documents([Path(__file__).parents[1] / "seeds", root / "articles"], set(),
                                      report=ingest.IngestReport()))
     out = []
@@ -133,7 +150,7 @@ def make_corpus(root: Path):
         out.append(doc)
     with corpus.lock():
         corpus.write(out)
-    return corpus
+    return licensed(corpus)
 
 
 @pytest.fixture
@@ -141,8 +158,11 @@ def corpus(tmp_path):
     return make_corpus(tmp_path)
 
 
-def published(doc: Document) -> Document:
+def published(doc: Document, project: Path | None = None) -> Document:
+    """What the dataset carries of a document: its published set, and its origin path without a local path."""
     chosen = GOLD if GOLD in doc.annotations else SILVER
+    if doc.origin is not None and project is not None:
+        doc = replace(doc, origin=replace(doc.origin, path=public_path(doc.origin.path, project)))
     return doc.without_sets().with_set(doc.annotation_set(chosen))
 
 
@@ -248,11 +268,11 @@ def test_build_events_and_attribution_rows(corpus, schema, tmp_path):
 # --- round trip ------------------------------------------------------------------------------------
 
 
-def same_documents(built: list[Document], originals: list[Document]) -> None:
+def same_documents(built: list[Document], originals: list[Document], project: Path | None = None) -> None:
     assert sorted(d.id for d in built) == sorted(d.id for d in originals)
     by_id = {d.id: d for d in built}
     for doc in originals:
-        back, want = by_id[doc.id], published(doc)
+        back, want = by_id[doc.id], published(doc, project)
         assert document_record(back) == document_record(want)
         assert list(annotation_records(back)) == list(annotation_records(want))
 
@@ -260,7 +280,7 @@ def same_documents(built: list[Document], originals: list[Document]) -> None:
 def test_documents_from_dataset_round_trip(corpus, schema, tmp_path):
     out = tmp_path / "hf"
     publish.build(corpus, schema, out)
-    same_documents(list(publish.documents_from_dataset(out)), list(corpus.documents()))
+    same_documents(list(publish.documents_from_dataset(out)), list(corpus.documents()), corpus.path.parent)
 
 
 def test_cli_import_hf_round_trips_into_a_new_corpus_and_is_a_no_op_on_the_original(corpus, schema, tmp_path):
@@ -270,7 +290,7 @@ def test_cli_import_hf_round_trips_into_a_new_corpus_and_is_a_no_op_on_the_origi
     result = run("import", "--format", "hf", out, "--corpus", back.path)
     assert result.exit_code == 0, result.output
     assert "3 document(s) read: 0 attached to existing documents, 3 added" in result.output
-    same_documents(list(back.documents()), list(corpus.documents()))
+    same_documents(list(back.documents()), list(corpus.documents()), corpus.path.parent)
     before = corpus.annotations_path.read_bytes()
     again = run("import", "--format", "hf", out, "--corpus", corpus.path, "--json")
     assert again.exit_code == 0, again.output
@@ -332,6 +352,7 @@ def random_set(draw, doc: Document, set_name: str) -> AnnotationSet:
 def test_documents_from_dataset_round_trip_property(docs, schema, tmp_path):
     root = tmp_path / uuid.uuid4().hex
     corpus = open_corpus(root / "corpus")
+    licensed(corpus)
     with corpus.lock():
         corpus.write(docs)
     report = publish.build(corpus, schema, root / "hf")
@@ -461,6 +482,7 @@ def test_build_sorts_records_that_are_out_of_id_order(corpus, schema, tmp_path):
 
 def test_build_again_after_adding_documents_keeps_splits_and_label_ids(schema, tmp_path):
     corpus = open_corpus(tmp_path / "corpus")
+    licensed(corpus)
     first_docs = synthetic(30)
     with corpus.lock():
         corpus.write(first_docs)
@@ -530,6 +552,7 @@ def test_card_yaml_parses_and_numbers_match_data(corpus, schema, tmp_path):
 
 def test_build_refuses_a_token_in_the_card(schema, tmp_path):
     corpus = open_corpus(tmp_path / "corpus")
+    licensed(corpus)
     leaky = ingest.to_document(ingest.Article(f"The key {FAKE_TOKEN} leaked.", Origin("x.txt", "0" * 64)), [], [])
     a = Annotator(leaky, SILVER, "m.v1", "machine")
     a.span("key", "WEA", "entities")
@@ -578,10 +601,21 @@ def test_cli_build_then_publish_dry_run(corpus, tmp_path, monkeypatch):
     lines = result.stdout.splitlines()
     assert lines[0] == "1. create_repo org/news (dataset, public, exist_ok=True)"
     assert lines[1].startswith(f"2. upload_folder {out} -> org/news: ") and "'Release v1.0.0'" in lines[1]
-    assert "delete_patterns=['data/**']" in lines[1]
+    assert "delete_patterns=['data/**', 'project/**']" in lines[1]
     assert lines[2] == "3. create_tag v1.0.0 on the upload commit"
     assert FAKE_TOKEN not in result.output
-    assert FAKE_TOKEN not in (out / "README.md").read_text(encoding="utf-8")
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert FAKE_TOKEN not in card
+    # the dry run leaves the exact folder it would upload: the repo id and the version in the snippets
+    assert 'load_dataset("org/news", "events", revision="v1.0.0")' in card and "ORG/NAME" not in card
+    assert "spanbank doccano setup --from-dataset org/news" in card
+    assert "https://huggingface.co/datasets/org/news" in card
+    assert front_matter(out)[0]["spanbank_build"]["repo_id"] == "org/news"
+    assert load(out, "ner", "train").features["ner_tags"].feature.names[0] == "O"  # the card still loads
+    again = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "org/other", "--dry-run")
+    assert again.exit_code == 0, again.output
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert 'load_dataset("org/other")' in card and '"org/news"' not in card
 
     result = run("publish", "--corpus", corpus.path, "--out", out, "--repo-id", "not a repo", "--dry-run")
     assert result.exit_code == 1 and "is not ORG/NAME" in result.stderr
@@ -600,6 +634,7 @@ def test_cli_publish_refuses_unreleased_changes(corpus, tmp_path):
 
 def test_publish_refuses_validation_failures(schema, tmp_path):
     corpus = open_corpus(tmp_path / "corpus")
+    licensed(corpus)
     bad = synthetic(2)
     bad[0] = Document(**{**bad[0].__dict__, "date": "2021-13-45"})
     with corpus.lock():
@@ -663,7 +698,7 @@ def test_card_reports_release_agreement(two_annotator_corpus, schema, tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["release", "--corpus", str(seed_corpus.path), "--no-git"]).exit_code == 0
     out = tmp_path / "hf"
-    result = runner.invoke(main, ["build", "--corpus", str(seed_corpus.path), "--out", str(out)])
+    result = runner.invoke(main, ["build", "--corpus", str(seed_corpus.path), "--out", str(out), "--license", "mit"])
     assert result.exit_code == 0, result.output
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "Inter-annotator agreement over 2 annotators and 1 shared documents" in card
@@ -706,3 +741,233 @@ def test_build_refuses_when_the_corpus_changed_after_validation(corpus, schema, 
     with pytest.raises(PublishError, match="written by another process during the build"):
         publish.build(corpus, schema, tmp_path / "hf", expect=stamp)
     assert not (tmp_path / "hf").exists()
+
+
+# --- Hub-native release: card, project files, events config, parquet options ------------------------
+
+
+@pytest.mark.parametrize("config, message", [
+    (None, "no dataset license chosen"),
+    ("license: other\nlicense_link: https://example.org/terms\n", "license 'other' needs license_name"),
+    ("license: other\nlicense_name: terms\n", "license 'other' needs license_link"),
+    ("license: other\n", "license 'other' needs license_name and license_link"),
+    ("license: other\nlicense_name: Terms Of Use\nlicense_link: https://e.org\n", "license_name 'Terms Of Use' must be a lowercase id"),
+    ("license: other\nlicense_name: t\nlicense_link: terms.txt\n", "license_link 'terms.txt' is neither an http(s) URL nor the shipped LICENSE.md"),
+    ("license: mit\nlicence: mit\n", "unknown key 'licence'"),
+    ("license: mit\nlicense_file: nowhere.md\n", "license_file 'nowhere.md' does not exist"),
+])
+def test_build_refuses_a_card_without_a_usable_license(corpus, schema, tmp_path, config, message):
+    path = corpus.path / "dataset.yaml"
+    if config is None:
+        path.unlink()
+    else:
+        path.write_text(config, encoding="utf-8")
+    result = run("build", "--corpus", corpus.path, "--out", tmp_path / "hf")
+    assert result.exit_code == 1
+    assert f"error: {path}: {message}" in result.stderr
+    if message.startswith(("no dataset", "license 'other'", "license_name")):
+        assert "license_name: news-research-only" in result.stderr  # the fix, with an example
+    assert not (tmp_path / "hf").exists()
+
+
+def test_build_license_file_is_shipped_and_linked(corpus, schema, tmp_path):
+    (corpus.path / "TERMS.md").write_text("# Terms\n\nResearch only.\n", encoding="utf-8")
+    (corpus.path / "dataset.yaml").write_text("license: other\nlicense_name: research-only\nlicense_file: TERMS.md\n",
+                                              encoding="utf-8")
+    publish.build(corpus, schema, tmp_path / "hf")
+    meta, body = front_matter(tmp_path / "hf")
+    assert (meta["license"], meta["license_name"], meta["license_link"]) == ("other", "research-only", "LICENSE.md")
+    assert (tmp_path / "hf" / "LICENSE.md").read_text(encoding="utf-8") == "# Terms\n\nResearch only.\n"
+    assert "**research-only**, terms at LICENSE.md" in body
+
+
+def json_blocks(body: str) -> dict[str, dict]:
+    """The card's examples by config heading."""
+    section = body.split("## Examples\n", 1)[1].split("\n## ", 1)[0]
+    return {m.group(1): json.loads(m.group(2)) for m in re.finditer(r"### `(\w+)`\n\n```json\n(.*?)\n```", section, re.S)}
+
+
+def test_card_is_hub_native(corpus, schema, tmp_path):
+    release.release(corpus, schema, git=False, date="2026-11-27")
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    meta, body = front_matter(out)
+    assert (meta["license"], meta["license_name"], meta["license_link"]) == ("other", "test-terms",
+                                                                           "https://example.org/terms")
+    assert meta["pretty_name"] == "Test news"
+    assert {"named-entity-recognition", "event-extraction", "quotation-attribution"} <= set(meta["tags"])
+    text = (out / "README.md").read_text(encoding="utf-8")
+    assert max(len(line.encode("utf-8")) for line in text.splitlines()) <= 1024
+    # Data fields: every field of every config, with its type and a meaning
+    features = dataset_features(schema)
+    fields = body.split("## Data fields\n", 1)[1].split("\n## ", 1)[0]
+    from spanbank.publish.fields import walk
+
+    for config in publish.CONFIGS:
+        table = fields.split(f"### `{config}`", 1)[1].split("\n### ", 1)[0]
+        for path, feature, _ in walk(features[config]):
+            row = re.search(rf"^\| `{re.escape(path)}` \| ([^|]+) \| (.+) \|$", table, re.M)
+            assert row and row.group(2).strip(), (config, path)
+    assert "| `events[].arguments[].entity_type` | ClassLabel (8 names) |" in fields
+    # one short example per config, loadable JSON, as load_dataset returns the row
+    examples = json_blocks(body)
+    assert set(examples) == set(publish.CONFIGS)
+    doc = examples["documents"]
+    assert doc["text"] != next(d for d in corpus.documents() if d.id == doc["id"]).text  # an excerpt
+    for span in doc["entities"]:
+        assert doc["text"][span["start"]:span["end"]] == span["text"]
+    assert len(doc["tokens"]) <= 3 and any(examples["ner"]["ner_tags"])
+    assert examples["events"]["events"] and examples["events"]["entities"]
+    # personal information, sources, rebuilding, citation from the configuration
+    assert "## Personal and sensitive information" in body and "name real people" in body
+    assert "spanbank import --format hf ORG/NAME" in body and "`project/schema.yaml`" in body
+    citation = body.split("```bibtex\n", 1)[1].split("\n```", 1)[0]
+    assert citation.startswith("@misc{Lovelace_2026,")
+    assert "author = {Ada Lovelace and Alan Turing}" in citation and "year = {2026}" in citation
+    assert "howpublished = {\\url{https://example.org/spans}}" in citation and "note = {version 1.0.0," in citation
+
+
+def _strings(value) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_uploaded_files_hold_no_secret_or_local_path(corpus, schema, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    assert any(d.origin.path.startswith(str(tmp_path)) for d in corpus.documents())  # ingested by absolute path
+    release.release(corpus, schema, git=False)
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    plan = publish.publish(corpus, schema, out, "org/news", dry_run=True)
+    assert {"README.md", "project/schema.yaml", "project/GUIDELINES.md", "project/CHANGELOG.md",
+            "project/manifest.json", "project/NOTICE", "project/dataset.yaml"} <= set(plan.files)
+    local = [str(tmp_path), str(Path.home()), str(Path(__file__).resolve().parents[1]), FAKE_TOKEN]
+    for name in plan.files:
+        path = out / name
+        if name.endswith(".parquet"):
+            strings = list(_strings(pq.read_table(path).to_pylist()))
+            text = "\n".join(strings + [v.decode("utf-8", "replace") for v in pq.read_metadata(path).metadata.values()])
+        else:
+            text = path.read_text(encoding="utf-8")
+        for bad in local:
+            assert bad not in text, (name, bad)
+        assert not re.search(r"(?<![\w.])/(home|tmp|work|root|Users)/", text), name
+    origins = {r["origin"]["path"] for r in _all(out, "documents")}
+    assert origins == {"articles/a.txt", "articles/b.txt", "000_7c4a1253a3f73b28.txt"}
+
+
+def test_build_refuses_a_local_path_in_a_project_file(corpus, schema, tmp_path):
+    (corpus.path / "dataset.yaml").write_text(LICENSED + f"source_license: texts copied from {tmp_path}/x\n",
+                                              encoding="utf-8")
+    with pytest.raises(PublishError, match="contains the local path"):
+        publish.build(corpus, schema, tmp_path / "hf")
+
+
+def test_every_config_streams_with_the_declared_features(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    report = publish.build(corpus, schema, out, ratios=(1.0, 0.0, 0.0))
+    expected = dataset_features(schema)
+    for config in (None, *publish.CONFIGS):
+        stream = datasets.load_dataset(str(out), config, split="train", streaming=True)
+        assert stream.features == expected[config or "documents"]
+        assert sum(1 for _ in stream) == report.num_examples[config or "documents"]["train"]
+
+
+def test_events_config_carries_entity_types_and_mentions(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    docs = {d.id: published(d) for d in corpus.documents()}
+    names = schema.entity_names()
+    features = dataset_features(schema)["events"]
+    assert features["entities"].feature["type"].names == names
+    assert features["events"].feature["arguments"].feature["entity_type"].names == names
+    mentions = set()
+    for row in _all(out, "events"):
+        labels = {s.id: s.label for aset in docs[row["doc_id"]].annotations.values() for s in aset.spans_of("entities")}
+        for m in row["entities"]:
+            assert names[m["type"]] == labels[m["id"]]
+            assert row["start"] <= m["start"] and m["end"] <= row["end"]
+            assert "".join(row["tokens"][m["start_token"]:m["end_token"]]) == m["text"].replace(" ", "")
+            mentions.add((row["doc_id"], m["id"]))
+        for e in row["events"]:
+            for a in e["arguments"]:
+                assert a["entity_type"] is not None and names[a["entity_type"]] == labels[a["entity_id"]]
+    assert mentions == {(d.id, s.id) for d in docs.values() for aset in d.annotations.values()
+                        for s in aset.spans_of("entities")}
+
+
+def test_parquet_has_content_defined_chunking_and_page_index(corpus, schema, tmp_path):
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    for path in out.rglob("*.parquet"):
+        meta = pq.read_metadata(path)
+        assert json.loads(meta.metadata[b"content_defined_chunking"]) == datasets.config.DEFAULT_CDC_OPTIONS
+        column = meta.row_group(0).column(0)
+        assert column.has_offset_index and column.has_column_index, path
+
+
+def test_cli_import_hf_restores_schema_and_history(corpus, schema, tmp_path):
+    with corpus.lock():
+        corpus.add_round({"time": TIME, "project": "p", "documents": 1, "annotators": ["alice"]})
+    release.release(corpus, schema, git=False, date="2026-11-27")
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    back = open_corpus(tmp_path / "back")
+    result = run("import", "--format", "hf", out, "--corpus", back.path)
+    assert result.exit_code == 0, result.output
+    assert (f"{out}: restored schema.yaml, manifest.json, CHANGELOG.md, doccano-rounds.jsonl, dataset.yaml"
+            in result.stderr)
+    same_documents(list(back.documents()), list(corpus.documents()), corpus.path.parent)
+    restored = load_schema(back.path / "schema.yaml")
+    assert restored == schema and restored.sha256 == schema.sha256
+    for name in ("manifest.json", "CHANGELOG.md", "doccano-rounds.jsonl", "dataset.yaml"):
+        assert (back.path / name).read_bytes() == (corpus.path / name).read_bytes(), name
+    assert back.read_manifest()["version"] == "1.0.0" and back.rounds() == corpus.rounds()
+    # importing again into the restored corpus keeps its files; a corpus with history keeps its own
+    again = run("import", "--format", "hf", out, "--corpus", back.path, "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["project"] == [{"written": [], "kept": [], "missing": ""}]
+    (back.path / "CHANGELOG.md").write_text("# mine\n", encoding="utf-8")
+    kept = run("import", "--format", "hf", out, "--corpus", back.path)
+    assert "nothing new to restore; kept the corpus's own CHANGELOG.md" in kept.stderr
+    assert (back.path / "CHANGELOG.md").read_text(encoding="utf-8") == "# mine\n"
+    # a project file edited after the build is refused by its recorded hash
+    (out / "project" / "schema.yaml").write_text("name: x\n", encoding="utf-8")
+    tampered = run("import", "--format", "hf", out, "--corpus", tmp_path / "third")
+    assert tampered.exit_code == 1
+    assert "project/schema.yaml does not match the sha256 its card records" in tampered.stderr
+
+
+def test_doccano_setup_from_dataset_creates_the_same_project(corpus, schema, tmp_path, doccano_server, monkeypatch):
+    from spanbank.doccano import sync
+
+    monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    stamp = time.time_ns()
+    from_schema, from_dataset = f"schema-{stamp}", f"dataset-{stamp}"
+    assert run("doccano", "setup", "--project", from_schema).exit_code == 0
+    result = run("doccano", "setup", "--project", from_dataset, "--from-dataset", out)
+    assert result.exit_code == 0, result.output
+    assert f"project '{from_dataset}'" in result.stderr and "created" in result.stderr
+    client = doccano_server.client()
+
+    def described(name):
+        project = sync.find_project(client, name)
+        settings = {k: project[k] for k in ("guideline", "project_type", "allow_overlapping", "use_relation",
+                                            "collaborative_annotation")}
+        labels = {kind: sorted((lab["text"], lab["background_color"], lab["suffix_key"])
+                               for lab in client.label_types(project["id"], kind)) for kind in ("span", "relation")}
+        return settings, labels
+
+    assert described(from_dataset) == described(from_schema)
+    settings, labels = described(from_dataset)
+    assert settings["guideline"] == render_guidelines(schema).strip()
+    assert ("PER", "#1f77b4", "p") in labels["span"]
+    both = run("doccano", "setup", "--project", from_dataset, "--from-dataset", out, "--schema", "x.yaml")
+    assert both.exit_code == 2 and "give --schema or --from-dataset, not both" in both.output

@@ -133,7 +133,7 @@ def test_release_counts_doccano_rounds_in_manifest_changelog_and_card(seed_corpu
     assert manifest["doccano_rounds"] == 2 and manifest["doccano_last_round"] == second
     assert manifest["files"]["doccano-rounds.jsonl"] == release.sha256_file(seed_corpus.rounds_path)
     assert "- Doccano annotation rounds: 2 (in total 2)" in seed_corpus.changelog_path.read_text()
-    publish.build(seed_corpus, load_schema(), tmp_path / "hf")
+    publish.build(seed_corpus, load_schema(), tmp_path / "hf", card={"license": "cc-by-4.0"})
     card = (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
     assert ("Doccano annotation rounds: 2 (each one a pull of reviewed labels from the labeling server). The last "
             "one (2026-11-27) brought labels for 1 document(s) from 2 annotator(s).") in card

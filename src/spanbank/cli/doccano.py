@@ -88,16 +88,25 @@ def logs(component: str, lines: int) -> None:
 @doccano.command()
 @project_option
 @click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--from-dataset", "dataset", default=None,
+              help="Take the schema from a built dataset: a folder or a Hub id ORG/NAME (its project/schema.yaml).")
 @json_option
 @handle_errors
-def setup(project_name: str, schema_path: Path | None, as_json: bool) -> None:
+def setup(project_name: str, schema_path: Path | None, dataset: str | None, as_json: bool) -> None:
     """Create or update the project from the schema (labels, colours, keys, relations, guidelines).
 
     Exit 1 when the server has labels the schema lacks (drift; they are listed, not deleted).
     Example:  spanbank doccano setup --project news-2021
+              spanbank doccano setup --from-dataset my-org/news-spans
     """
+    if dataset is not None and schema_path is not None:
+        raise click.UsageError("give --schema or --from-dataset, not both")
+    if dataset is not None:
+        from ..publish.project import dataset_schema  # loads the publish stack only when asked
+
+    schema = dataset_schema(dataset) if dataset is not None else load_schema(schema_path)
     with connect() as client:
-        report = sync.ensure_project(client, load_schema(schema_path), project_name)
+        report = sync.ensure_project(client, schema, project_name)
     if as_json:
         emit_json(report.as_dict())
     else:

@@ -98,21 +98,27 @@ def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_p
         annotator=annotator, time=utc_now())
     corpus = open_corpus(corpus_path)
     report = formats.ImportReport()
+    restored = []
     with corpus.lock(), progress_bar("import") as advance:
         if fmt == "hf":  # a dataset can be as large as a corpus: staged on disk, merged by id
             formats.import_staged(corpus, formats.checked(formats.read_paths(fmt, paths, options, report), options.schema),
                                   report, advance)
+            from ..publish.project import restore_project  # the publish stack loads only for this format
+
+            restored = [restore_project(path, corpus) for path in paths]  # its schema and history files
         else:
             imported = list(formats.checked(formats.read_paths(fmt, paths, options, report), options.schema))
             corpus.write(formats.import_documents(corpus.documents(), imported, report, advance))
     if as_json:
-        emit_json(report.as_dict())
+        emit_json({**report.as_dict(), **({"project": [r.as_dict() for r in restored]} if fmt == "hf" else {})})
         return
     sets = "published sets" if fmt == "hf" else f"set {set_name!r}"
     read = len(report.attached) + len(report.added)
     say(f"{read} document(s) read: {len(report.attached)} attached to existing documents, "
         f"{len(report.added)} added to {corpus.path}; {sets}: {report.spans} spans, {report.events} events, "
         f"{report.attributions} attributions")
+    for path, result in zip(paths, restored) if fmt == "hf" else ():
+        say(f"{path}: {result.summary()}")
     for message in report.dropped[:20]:
         say(f"dropped: {message}")
     if len(report.dropped) > 20:

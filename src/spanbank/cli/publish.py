@@ -23,19 +23,23 @@ schema_option = click.option("--schema", "schema_path", type=click.Path(dir_okay
 @schema_option
 @click.option("--ratios", default="0.8,0.1,0.1", show_default=True,
               help="train,validation,test shares; a document's split is a hash of its id.")
-@click.option("--license", "license_", default=None, help="Dataset license id for the card (default: other).")
-@click.option("--pretty-name", default=None, help="Dataset name shown on the Hub.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Dataset configuration YAML: license, name, citation, ... (default: <corpus>/dataset.yaml).")
+@click.option("--license", "license_", default=None, help="Dataset license id for the card (overrides the configuration).")
+@click.option("--pretty-name", default=None, help="Dataset name shown on the Hub (overrides the configuration).")
 @json_option
 @handle_errors
-def build(corpus_path, out, schema_path, ratios, license_, pretty_name, as_json):
+def build(corpus_path, out, schema_path, ratios, config_path, license_, pretty_name, as_json):
     """Build the Hub-layout dataset folder: README.md card + data/<config>/<split>-*.parquet.
 
     \b
     Example:
       spanbank build --corpus corpus/ --out dist/hf --ratios 0.8,0.1,0.1
     Configs: documents (default), ner, events, attribution.  Load it with
-    datasets.load_dataset("dist/hf", "ner").  Refuses (writing nothing) when the corpus does
-    not validate.
+    datasets.load_dataset("dist/hf", "ner").  The card's license (`other` needs license_name and
+    license_link), name, tags and citation come from <corpus>/dataset.yaml; project/ carries the
+    schema, guidelines, changelog, manifest and NOTICE.  Refuses (writing
+    nothing) when the corpus does not validate.
     """
     from .. import publish as publish_mod  # datasets / pyarrow load only when building
 
@@ -48,7 +52,8 @@ def build(corpus_path, out, schema_path, ratios, license_, pretty_name, as_json)
         require_valid(corpus, schema, advance)
     with progress_bar("build", total=total) as advance:
         report = publish_mod.build(corpus, schema, out, split_ratios, advance,
-                                   card={"license": license_, "pretty_name": pretty_name}, expect=stamp)
+                                   card={"license": license_, "pretty_name": pretty_name}, expect=stamp,
+                                   config_file=config_path, schema_file=schema_path)
     if as_json:
         emit_json(report.as_dict())
         return
@@ -81,7 +86,8 @@ def publish(corpus_path, out, schema_path, repo_id, private, dry_run, as_json):
       spanbank publish --repo-id my-org/news-spans --dry-run
       HF_TOKEN=... spanbank publish --repo-id my-org/news-spans
     Refuses when validation fails, the corpus differs from its last release, or the folder
-    was built from another version.  The token comes from HF_TOKEN or `hf auth login`.
+    was built from another version.  The repo id and version are written into the card's
+    snippets first (also with --dry-run, which leaves the exact folder it would upload).  The token comes from HF_TOKEN or `hf auth login`.
     """
     from .. import publish as publish_mod
 

@@ -5,7 +5,10 @@
 - :mod:`.docs`, :mod:`.layers`, :mod:`.sentences`: one block -> the configs' tables, column by column
   (published layer: gold, else silver), with the vectorized helpers of :mod:`.arrow`;
 - :mod:`.build`: hash-based splits and the streaming parquet build of the Hub-layout folder;
-- :mod:`.card`: the generated ``README.md`` (YAML ``configs`` + ``dataset_info``, then prose);
+- :mod:`.card`: the generated ``README.md`` (YAML ``configs`` + ``dataset_info``, then prose), with
+  :mod:`.fields` (the Data fields section) and :mod:`.examples` (one short example per config);
+- :mod:`.project`: the corpus's dataset configuration (license, name, citation) and the ``project/``
+  files that rebuild the corpus and the Doccano project (schema, guidelines, history, NOTICE);
 - :mod:`.readback`: a built dataset -> documents (the round trip);
 - :mod:`.upload`: the refusals, then ``create_repo`` / ``upload_folder`` / ``create_tag``.
 """

@@ -1,4 +1,4 @@
-"""Build the Hub-layout folder: ``README.md`` + ``data/<config>/<split>-NNNNN-of-NNNNN.parquet``.
+"""Build the Hub-layout folder: ``README.md`` + ``data/<config>/<split>-NNNNN-of-NNNNN.parquet`` + ``project/``.
 
 The corpus is read once, as Arrow, in aligned blocks of documents (:mod:`.read`); each block
 becomes the four configs' tables column by column (:mod:`.docs`, :mod:`.layers`, :mod:`.sentences`),
@@ -12,6 +12,7 @@ plus the previous block's tables while a background thread writes them.  The fol
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ from ..store import Corpus, sha256_file, umask
 from .docs import Docs
 from .features import CONFIGS, SPLITS, dataset_features
 from .layers import Layers, Names
+from .project import LICENSE, PROJECT, dataset_config, write_project
 from .read import DEFAULT_BLOCK, Block, blocks
 from .sentences import Sentences, events_table, ner_table
 
@@ -115,11 +117,15 @@ PLAIN = {"id", "doc_id", "text", "title", "url", "context"}  # (nearly) unique s
 
 NO_STATISTICS = {"text", "context"}  # long strings: min / max cost a full comparison pass and serve no reader
 DELTA = {"start", "end"}  # offsets inside lists ascend (tokens, boundaries): delta-packed beats a dictionary
+# What `datasets` turns on for Hub uploads (datasets.config.DEFAULT_CDC_OPTIONS): pages cut at content-defined
+# boundaries, so a release that changes a few documents changes a few pages, which the Hub's chunk-level
+# deduplication (Xet) then does not upload again; and the page index (column / offset indexes) for readers.
+CDC_OPTIONS: dict[str, int] | bool = {"min_chunk_size": 256 * 1024, "max_chunk_size": 1024 * 1024, "norm_level": 0}
 
 
 def writer_options(schema: pa.Schema) -> dict[str, Any]:
     """Snappy; statistics for the short top-level scalar columns only; no dictionary for (nearly) unique
-    strings; offsets inside lists delta-packed.
+    strings; offsets inside lists delta-packed; content-defined chunking and the page index (:data:`CDC_OPTIONS`).
 
     Statistics of nested list columns and long texts, and dictionary attempts on ids and texts cost a
     third of the write time and serve no reader of this dataset; delta packing of the ascending
@@ -140,7 +146,7 @@ def writer_options(schema: pa.Schema) -> dict[str, Any]:
         walk(f.type, f.name, False)
     delta = [path for path, type_, listed in leaves
              if listed and pa.types.is_integer(type_) and path.rsplit(".", 1)[-1] in DELTA]
-    return {"compression": "snappy",
+    return {"compression": "snappy", "use_content_defined_chunking": CDC_OPTIONS, "write_page_index": bool(CDC_OPTIONS),
             "write_statistics": [f.name for f in schema if not pa.types.is_nested(f.type) and f.name not in NO_STATISTICS],
             "use_dictionary": [path for path, _, _ in leaves if path.rsplit(".", 1)[-1] not in PLAIN and path not in delta],
             "column_encoding": {path: "DELTA_BINARY_PACKED" for path in delta}}
@@ -167,9 +173,15 @@ class _SplitWriter:
         self.nbytes += table.nbytes
         self.shard_size += table.nbytes
 
+    def _close_shard(self) -> None:
+        assert self.writer is not None
+        if self.options["use_content_defined_chunking"]:  # as datasets records it
+            self.writer.add_key_value_metadata({"content_defined_chunking": json.dumps(CDC_OPTIONS)})
+        self.writer.close()
+
     def _open(self) -> None:
         if self.writer is not None:
-            self.writer.close()
+            self._close_shard()
         path = self.folder / f".{self.split}-{len(self.parts):05d}.tmp.parquet"
         self.parts.append(path)
         self.writer = pq.ParquetWriter(path, self.schema, **self.options)
@@ -179,7 +191,7 @@ class _SplitWriter:
         """Final shard names; an empty split gets no file (``load_dataset`` cannot read a 0-row split)."""
         if self.writer is None:
             return []
-        self.writer.close()
+        self._close_shard()
         n = len(self.parts)
         names = []
         for i, part in enumerate(self.parts):
@@ -252,11 +264,14 @@ class _Writers:
 def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[float, float, float] = DEFAULT_RATIOS,
           progress: Callable[[int], None] | None = None, *, block_size: int = DEFAULT_BLOCK,
           shard_bytes: int = DEFAULT_SHARD_BYTES, card: dict[str, Any] | None = None,
-          expect: tuple | None = None) -> BuildReport:
+          expect: tuple | None = None, config_file: str | Path | None = None,
+          schema_file: str | Path | None = None) -> BuildReport:
     """Write the Hub-layout dataset folder for ``corpus`` to ``out`` (replacing it) and return the report.
 
     ``progress(n)`` is called with the number of documents of each block (``block_size`` bytes of
-    documents.jsonl); ``card`` overrides card fields (license, pretty_name, ...).  ``expect``: the
+    documents.jsonl).  The card's license, name, citation, ... come from the dataset configuration
+    (``config_file``, default ``<corpus>/dataset.yaml``), overridden by ``card``'s non-None values;
+    ``schema_file`` is the YAML ``schema`` was loaded from (shipped in ``project/``).  ``expect``: the
     corpus's :meth:`~spanbank.store.Corpus.stamp` when it was validated; a corpus written since then
     fails the build before ``out`` is replaced.
     """
@@ -264,6 +279,7 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
 
     if not corpus.exists() or corpus.documents_path.stat().st_size == 0:
         raise PublishError("no documents to publish", path=str(corpus.documents_path), hint="run `spanbank ingest` first")
+    config = dataset_config(corpus, config_file, card)  # refuses a card without a usable license before any work
     started = time.perf_counter()
     out = Path(out)
     _check_out(out)
@@ -288,8 +304,9 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
                 raise
             writers.close(report)
             report.corpus_files = {p.name: h for p, h in zip(files, hashes)}
+        project = write_project(tmp, corpus, schema, config, schema_file)
         report.seconds = time.perf_counter() - started
-        write_card(tmp, schema, features, report, corpus, card or {})
+        write_card(tmp, schema, features, report, corpus, config, project)
         if expect is not None and corpus.stamp() != expect:
             raise PublishError("the corpus was written by another process during the build (nothing was replaced)",
                                path=str(corpus.path), hint="build again")
@@ -347,7 +364,8 @@ def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise PublishError("output path is a file", path=str(out), hint="choose a folder, e.g. --out dist/hf")
     if out.is_dir():
-        extra = sorted(p.name for p in out.iterdir() if p.name not in ("README.md", "data", ".gitattributes"))
+        extra = sorted(p.name for p in out.iterdir() if p.name not in ("README.md", "data", ".gitattributes", PROJECT,
+                                                                        LICENSE))
         if extra:
             raise PublishError(f"output folder holds files that are not a previous build: {', '.join(extra[:5])}",
                                path=str(out), hint="choose an empty or new folder (it is replaced on every build)")

@@ -8,7 +8,6 @@ and the release manifest only (no environment, no credentials); :func:`check_no_
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,16 +22,21 @@ from ..errors import PublishError
 from ..model import LabelSchema
 from ..schema import OFFSET_CONVENTION
 from ..store import Corpus
+from .examples import EXCERPT_ITEMS, MAX_STRING, config_examples, render_json
 from .features import CONFIGS, DEFAULT_CONFIG, SPLITS, iob2_names
+from .fields import data_fields
+from .project import GUIDELINES, NOTICE, PROJECT, SCHEMA, DatasetConfig, check_no_local_paths
 
 CARD = "README.md"
 BUILD_KEY = "spanbank_build"  # card YAML key recording what the folder was built from
 SECRET = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")  # the shape of a Hugging Face access token
 CREATORS = {"gold": "expert-generated", "silver": "machine-generated"}
-DEFAULTS = {"license": "other", "language": ["en"], "pretty_name": None, "citation": None,
-            "source_license": ("The article texts are news reports whose copyright stays with their publishers; "
-                               "they are included for research use. Check the terms of each source before "
-                               "redistributing the texts. The annotations are released under the dataset license.")}
+REPO_PLACEHOLDER = "ORG/NAME"  # in the snippets until the repo id is known (dataset.yaml repo_id or publish --repo-id)
+TAGS = ["named-entity-recognition", "event-extraction", "event-argument-extraction", "quotation-attribution", "news",
+        "spanbank"]
+SOURCE_LICENSE = ("The article texts are news reports whose copyright stays with their publishers; they are included "
+                  "for research use. Check the terms of each source before redistributing the texts. The annotations "
+                  "are released under the dataset license.")
 
 
 def size_category(n: int) -> str:
@@ -43,46 +47,93 @@ def size_category(n: int) -> str:
 
 
 def card_yaml(schema: LabelSchema, features: dict[str, Features], report: Any, manifest: dict[str, Any] | None,
-              options: dict[str, Any]) -> DatasetCardData:
+              config: DatasetConfig, project: dict[str, str]) -> DatasetCardData:
     """Front matter: metadata, configs (``documents`` is the default) and ``dataset_info`` with splits."""
     configs = [{"config_name": c, "data_files": [{"split": s, "path": f"data/{c}/{s}-*"} for s in report.splits(c)],
                 **({"default": True} if c == DEFAULT_CONFIG else {})} for c in report.configs()]
     statuses = [s for s in ("gold", "silver") if report.sets.get(s)]
     data = DatasetCardData(
-        language=options["language"], license=options["license"],
-        pretty_name=options["pretty_name"] or f"{(manifest or {}).get('name') or schema.name} (spanbank)",
+        language=list(config.language), **config.card_fields(), pretty_name=title(schema, manifest, config),
         task_categories=["token-classification"], task_ids=["named-entity-recognition"],
+        tags=TAGS + [t for t in config.tags if t not in TAGS],
         size_categories=[size_category(report.documents)],
         annotations_creators=[CREATORS[s] for s in statuses] or ["no-annotation"],
         language_creators=["found"], multilinguality=["monolingual"], source_datasets=["original"],
         configs=configs,
-        **{BUILD_KEY: {"version": (manifest or {}).get("version"), "files": dict(report.corpus_files),
+        **{BUILD_KEY: {"version": (manifest or {}).get("version"), "repo_id": config.repo_id,
+                       "files": dict(report.corpus_files),
                        "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256},
-                       "ratios": list(report.ratios)}},
+                       "ratios": list(report.ratios), "project": dict(project)}},
     )
     infos = {}
-    for config in report.configs():
+    for name in report.configs():
         splits = SplitDict()
-        for split in report.splits(config):
-            splits.add(SplitInfo(name=split, num_bytes=report.num_bytes[config][split],
-                                 num_examples=report.num_examples[config][split]))
-        infos[config] = DatasetInfo(features=features[config], splits=splits, config_name=config)
+        for split in report.splits(name):
+            splits.add(SplitInfo(name=split, num_bytes=report.num_bytes[name][split],
+                                 num_examples=report.num_examples[name][split]))
+        infos[name] = DatasetInfo(features=features[name], splits=splits, config_name=name)
     DatasetInfosDict(infos).to_dataset_card_data(data)
     return data
 
 
+def title(schema: LabelSchema, manifest: dict[str, Any] | None, config: DatasetConfig) -> str:
+    return config.pretty_name or f"{(manifest or {}).get('name') or schema.name} (spanbank)"
+
+
 def write_card(folder: Path, schema: LabelSchema, features: dict[str, Features], report: Any, corpus: Corpus,
-               options: dict[str, Any]) -> Path:
-    """Render and save ``folder/README.md``; raises PublishError if it would contain anything secret-looking."""
-    options = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+               config: DatasetConfig, project: dict[str, str]) -> Path:
+    """Render and save ``folder/README.md``; raises PublishError if it would contain anything secret-looking
+    or a local path (the card, the project files and the examples are all checked)."""
     manifest = release.read_manifest(corpus)
-    data = card_yaml(schema, features, report, manifest, options)
-    body = "\n".join(_body(schema, report, manifest, options, data.pretty_name))
+    data = card_yaml(schema, features, report, manifest, config, project)
+    examples = config_examples(folder, report)
+    body = "\n".join(_body(schema, features, report, manifest, config, data.pretty_name, examples))
     text = f"---\n{_yaml(data)}\n---\n\n{body}\n"
     check_no_secrets(text, "dataset card")
+    local = (str(corpus.path.resolve().parent),)  # the project folder (and so the corpus inside it)
+    check_no_local_paths(text, "dataset card", local)
+    for name in project:
+        content = (folder / name).read_text(encoding="utf-8", errors="replace")
+        check_no_secrets(content, name)
+        check_no_local_paths(content, name, local)
     path = folder / CARD
     path.write_text(text, encoding="utf-8", newline="")  # what DatasetCard(text).save writes, without re-parsing
     return path
+
+
+def set_repo_id(folder: Path, repo_id: str, version: str | None = None) -> bool:
+    """Write ``repo_id`` into a built card's snippets, links and citation (and its ``spanbank_build``).
+
+    Returns whether the card changed.  Only the card's own mentions change: the quoted id in the
+    loading snippets and the ``huggingface.co/datasets/<id>`` links.
+    """
+    path = Path(folder) / CARD
+    info = read_build_info(folder)
+    old = info.get("repo_id") or REPO_PLACEHOLDER
+    if old == repo_id:
+        return False
+    text = path.read_text(encoding="utf-8")
+    _, head, body = text.split("---\n", 2)
+    head, n = re.subn(r"(?m)^(  repo_id: ).*$", lambda m: m.group(1) + repo_id, head, count=1)
+    if n != 1:
+        raise PublishError(f"the card's {BUILD_KEY} has no repo_id line", path=str(path), hint="run `spanbank build` again")
+    mention = re.compile(r"(?<![\w.-])" + re.escape(old) + r"(?![\w.-])")
+    lines, in_example = [], False
+    for line in body.split("\n"):
+        if line.startswith("```"):
+            in_example = line == "```json"
+        elif not in_example:  # examples are data: left alone
+            if line.startswith(f"`{REPO_PLACEHOLDER}` stands for"):
+                continue
+            line = mention.sub(repo_id, line)
+            if version:
+                line = line.replace('revision="vX.Y.Z"', f'revision="v{version}"')
+        lines.append(line)
+    body = "\n".join(lines)
+    path.write_text(f"---\n{head}---\n{body}", encoding="utf-8", newline="")
+    if read_build_info(folder).get("repo_id") != repo_id:
+        raise PublishError("could not write the repo id into the card", path=str(path), hint="run `spanbank build` again")
+    return True
 
 
 def _yaml(data: DatasetCardData) -> str:
@@ -118,17 +169,23 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _body(schema: LabelSchema, report: Any, manifest: dict[str, Any] | None, options: dict[str, Any],
-          title: str) -> Iterator[str]:
+def _body(schema: LabelSchema, features: dict[str, Features], report: Any, manifest: dict[str, Any] | None,
+          config: DatasetConfig, title: str, examples: dict[str, dict[str, Any]]) -> Iterator[str]:
     version = (manifest or {}).get("version")
+    repo = config.repo_id or REPO_PLACEHOLDER
     yield f"# {title}"
     yield ""
     yield from _summary(schema, report, version)
-    yield from _loading()
+    yield from _loading(repo, version)
+    yield from _sources(config, repo)
+    yield "## Data fields"
+    yield ""
+    yield from data_fields(features, report.configs())
     yield from _labels(schema)
-    yield from _example(report)
+    yield from _examples(examples)
     yield from _statistics(schema, report)
     yield from _provenance(report, manifest)
+    yield from _personal(report)
     yield "## Offset convention"
     yield ""
     yield OFFSET_CONVENTION
@@ -137,18 +194,14 @@ def _body(schema: LabelSchema, report: Any, manifest: dict[str, Any] | None, opt
            "offsets and `context` starts at document offset `context_start`, so "
            "`context[start - context_start:end - context_start]` is the span text.")
     yield ""
+    yield from _rebuild(repo)
     yield from _versions(manifest, version)
     yield "## Source and license"
     yield ""
-    yield f"Dataset license: `{options['license']}`. {options['source_license']}"
-    yield ""
+    yield from _license(config)
     yield "## Citation"
     yield ""
-    yield "```bibtex"
-    yield options["citation"] or (f"@misc{{{re.sub(r'[^A-Za-z0-9]', '_', schema.name)}_{version or 'unreleased'},\n"
-                                  f"  title = {{{title}}},\n  note = {{version {version or 'unreleased'}, "
-                                  f"label schema {schema.name} {schema.version}}}\n}}")
-    yield "```"
+    yield from _citation(schema, manifest, config, title, repo, version)
 
 
 def _summary(schema: LabelSchema, report: Any, version: str | None) -> Iterator[str]:
@@ -161,8 +214,8 @@ def _summary(schema: LabelSchema, report: Any, version: str | None) -> Iterator[
     yield ""
     yield "| config | rows are | " + " | ".join(SPLITS) + " |"
     yield "|---|---|" + "---|" * len(SPLITS)
-    kinds = {"documents": "documents (default)", "ner": "sentences, IOB2 entity tags", "events": "sentences, trigger tags "
-             "and arguments", "attribution": "attributions with their spans"}
+    kinds = {"documents": "documents (default)", "ner": "sentences, IOB2 entity tags", "events": "sentences, trigger tags, "
+             "events with arguments (role, entity type, tokens), entity mentions (ACE/OneIE style)", "attribution": "attributions with their spans"}
     for config in CONFIGS:
         yield f"| `{config}` | {kinds[config]} | " + " | ".join(str(n[config][s]) for s in SPLITS) + " |"
     yield ""
@@ -180,17 +233,125 @@ def _summary(schema: LabelSchema, report: Any, version: str | None) -> Iterator[
     yield ""
 
 
-def _loading() -> Iterator[str]:
+def _loading(repo: str, version: str | None) -> Iterator[str]:
+    revision = f"v{version}" if version else "vX.Y.Z"
     yield "## Loading"
     yield ""
     yield "```python"
     yield "from datasets import load_dataset"
-    yield "docs = load_dataset(REPO)                    # default config: documents"
-    yield "ner = load_dataset(REPO, \"ner\", split=\"train\")"
-    yield "tags = ner.features[\"ner_tags\"].feature.names  # conll2003-style IOB2 names"
-    yield "pinned = load_dataset(REPO, \"events\", revision=\"vX.Y.Z\")  # one release, exactly"
+    yield f'docs = load_dataset("{repo}")                    # default config: documents'
+    yield f'ner = load_dataset("{repo}", "ner", split="train")'
+    yield 'tags = ner.features["ner_tags"].feature.names  # conll2003-style IOB2 names'
+    yield f'events = load_dataset("{repo}", "events", revision="{revision}")  # this release, exactly'
+    yield f'stream = load_dataset("{repo}", "attribution", split="train", streaming=True)'
     yield "```"
     yield ""
+    if repo == REPO_PLACEHOLDER:
+        yield (f"`{REPO_PLACEHOLDER}` stands for the Hub repository; `spanbank publish --repo-id ORG/NAME` writes the "
+               "real id here (or set `repo_id` in the corpus's `dataset.yaml`). A local build loads from its folder.")
+        yield ""
+
+
+def _sources(config: DatasetConfig, repo: str) -> Iterator[str]:
+    yield "## Dataset sources"
+    yield ""
+    yield f"- Hub: https://huggingface.co/datasets/{repo}"
+    yield f"- Homepage: {config.homepage or 'not given (set `homepage` in dataset.yaml)'}"
+    yield f"- Repository: {config.repository or 'not given (set `repository` in dataset.yaml)'}"
+    yield ""
+
+
+def _examples(examples: dict[str, dict[str, Any]]) -> Iterator[str]:
+    yield "## Examples"
+    yield ""
+    if not examples:
+        yield "No annotated document is in this version yet."
+        yield ""
+        return
+    yield (f"One short row per config, as `load_dataset` returns it (ClassLabel fields are ids: see Labels). The "
+           "`documents` example is an excerpt of the shortest annotated document: its `text` ends after the first "
+           f"sentence with an entity, and its lists keep their first {EXCERPT_ITEMS} items inside that excerpt "
+           f"(offsets unchanged). Strings longer than {MAX_STRING} characters are cut with `…`.")
+    yield ""
+    for config, row in examples.items():
+        yield f"### `{config}`"
+        yield ""
+        yield "```json"
+        yield from render_json(row)
+        yield "```"
+        yield ""
+
+
+def _personal(report: Any) -> Iterator[str]:
+    persons = sum(report.label_counts.get("entities", {}).get("PER", {}).values())
+    yield "## Personal and sensitive information"
+    yield ""
+    yield ("The texts are news reports: they name real people (politicians, officials, witnesses, victims, "
+           f"suspects) and the `PER` annotations mark them ({persons} `PER` mentions in this version). Reports "
+           "can state health (injuries, deaths), political affiliation, alleged crimes and ethnic or religious "
+           "identity of named people. Nothing is anonymized: the texts are published as their sources printed "
+           "them. Do not use the data to profile or identify individuals beyond what the reports state. To ask "
+           "for a document's removal, open a discussion on the dataset's Hub page or contact the maintainers "
+           "named in the citation.")
+    yield ""
+
+
+def _rebuild(repo: str) -> Iterator[str]:
+    yield "## Rebuilding the project"
+    yield ""
+    yield ("Besides the data, this repository carries what rebuilds the corpus and its labeling project "
+           "(sha256 of each file in the card's `spanbank_build.project`):")
+    yield ""
+    yield f"- `{PROJECT}/{SCHEMA}`: the label schema (its content hash is `spanbank_build.schema.sha256`);"
+    yield f"- `{PROJECT}/{GUIDELINES}`: the annotation guidelines rendered from it;"
+    yield (f"- `{PROJECT}/CHANGELOG.md`, `{PROJECT}/manifest.json`, `{PROJECT}/doccano-rounds.jsonl` and "
+           f"`{PROJECT}/dataset.yaml` (when the corpus has them): the release history and configuration;")
+    yield f"- `{PROJECT}/{NOTICE}`: the credits and licences of the pre-annotators' lexicons."
+    yield ""
+    yield "```sh"
+    yield f"spanbank import --format hf {repo} --corpus corpus   # documents, published annotations, schema, history"
+    yield f"spanbank doccano setup --from-dataset {repo}         # the same Doccano project: labels, colours, keys, guidelines"
+    yield "```"
+    yield ""
+
+
+def _license(config: DatasetConfig) -> Iterator[str]:
+    if config.license == "other":
+        yield (f"Dataset license: `other` — **{config.license_name}**, terms at {config.license_link}. "
+               f"{config.source_license or SOURCE_LICENSE}")
+    else:
+        yield f"Dataset license: `{config.license}`. {config.source_license or SOURCE_LICENSE}"
+    yield ""
+
+
+def _bib(value: object) -> str:
+    return str(value).replace("{", "").replace("}", "")
+
+
+def _citation(schema: LabelSchema, manifest: dict[str, Any] | None, config: DatasetConfig, title: str, repo: str,
+              version: str | None) -> Iterator[str]:
+    cite = config.citation
+    if cite.get("bibtex"):
+        yield "```bibtex"
+        yield str(cite["bibtex"]).strip()
+        yield "```"
+        return
+    authors = cite.get("authors") or []
+    year = cite.get("year") or ((manifest or {}).get("date") or "")[:4]
+    url = cite.get("url") or config.homepage or f"https://huggingface.co/datasets/{repo}"
+    key = re.sub(r"[^A-Za-z0-9]", "_", (authors[0].split()[-1] if authors else schema.name)) + (f"_{year}" if year else "")
+    fields = [("author", " and ".join(_bib(a) for a in authors)), ("title", _bib(cite.get("title") or title)),
+              ("year", year), ("publisher", _bib(cite.get("publisher") or "Hugging Face")),
+              ("howpublished", f"\\url{{{url}}}"),
+              ("note", f"version {version or 'unreleased'}, label schema {schema.name} {schema.version}")]
+    yield "```bibtex"
+    yield f"@misc{{{key},"
+    yield ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
+    yield "}"
+    yield "```"
+    if not authors:
+        yield ""
+        yield "No authors are configured yet (`citation.authors` in the corpus's `dataset.yaml`)."
 
 
 def _label_rows(names: list[str], definitions: dict[str, str]) -> Iterator[str]:
@@ -230,25 +391,6 @@ def _labels(schema: LabelSchema) -> Iterator[str]:
     yield ""
     yield ("`parent` is the id of the attribution this one is nested in (`null` at top level); `depth` in the "
            "`attribution` config counts the nesting.")
-    yield ""
-
-
-def _example(report: Any) -> Iterator[str]:
-    yield "## Example (`documents` config)"
-    yield ""
-    if report.example is None:
-        yield "No annotated document is in this version yet."
-    else:
-        yield "The shortest annotated document, as `load_dataset` returns it (ClassLabel fields are ids):"
-        yield ""
-        yield "```json"
-        yield "{"
-        fields = list(report.example.items())
-        for i, (key, value) in enumerate(fields):
-            comma = "," if i < len(fields) - 1 else ""
-            yield f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}"
-        yield "}"
-        yield "```"
     yield ""
 
 

@@ -9,7 +9,7 @@ documents at once with one ``searchsorted`` on per-document keys (:func:`~.arrow
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +31,7 @@ class Docs:
 
     def __init__(self, block: Block, schema: pa.Schema, path: Path, order: np.ndarray | None = None) -> None:
         self.block, self.path = block, path
+        self.project = path.resolve().parent.parent  # the corpus's parent: published origin paths are relative to it
         self.original = np.arange(block.docs.num_rows) if order is None else order
         if order is None:
             docs = self.batch = block.docs
@@ -104,8 +105,30 @@ class Docs:
         type_ = schema.field("origin").type
         flat = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int32()),
                                         pc.list_flatten(normalization), type=type_.field("normalization").type)
-        return struct(type_, {"path": pc.struct_field(origin, "path"), "sha256": pc.struct_field(origin, "sha256"),
+        return struct(type_, {"path": public_paths(pc.struct_field(origin, "path"), self.project),
+                              "sha256": pc.struct_field(origin, "sha256"),
                               "normalization": flat}, mask=np.asarray(origin.is_null()))
+
+
+def public_path(path: str, project: Path) -> str:
+    """An origin path as published: relative paths as they are; an absolute one relative to the project folder
+    (the corpus's parent) when it lies inside it, else its file name (no local path leaves the machine)."""
+    p = Path(path)
+    if not p.is_absolute() and not PureWindowsPath(path).is_absolute():
+        return path
+    try:
+        return p.relative_to(project).as_posix()
+    except ValueError:
+        return PureWindowsPath(path).name if PureWindowsPath(path).is_absolute() else p.name
+
+
+def public_paths(paths: pa.Array, project: Path) -> pa.Array:
+    """:func:`public_path` of a column; only the (rare) absolute paths go through Python."""
+    absolute = pc.fill_null(pc.match_substring_regex(paths, r"^(/|\\\\|[A-Za-z]:[\\/])"), False)
+    if not pc.any(absolute).as_py():
+        return paths
+    values = paths.to_pylist()
+    return pa.array([public_path(v, project) if v is not None else None for v in values], pa.string())
 
 
 def _flat(pairs: pa.ListArray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -63,8 +63,9 @@ def dataset_features(schema: LabelSchema) -> dict[str, Features]:
             **sentence_base, "trigger_tags": List(ClassLabel(names=iob2_names(schema.event_names()))),
             "events": List({"id": Value("string"), "type": event,
                             "trigger": {**OFFSETS, "text": Value("string"), **token_ref},
-                            "arguments": List({"role": role, "entity_id": Value("string"), **OFFSETS,
-                                               "text": Value("string"), **token_ref})}),
+                            "arguments": List({"role": role, "entity_id": Value("string"), "entity_type": entity,
+                                               **OFFSETS, "text": Value("string"), **token_ref})}),
+            "entities": List({"id": Value("string"), "type": entity, **OFFSETS, "text": Value("string"), **token_ref}),
         }),
         "attribution": Features({
             "id": Value("string"), "doc_id": Value("string"), "cue": _span(), "source": _span(), "content": _span(),

@@ -75,6 +75,9 @@ class Sentences:
     def token_ref(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray,
                   sentence: np.ndarray) -> dict[str, pa.Array]:
         """Token indices [start_token, end_token) of spans within their sentence (null when not inside it)."""
+        if not len(self.first):  # a block without sentences: no span is inside one
+            nulls = pa.nulls(len(doc), pa.int32())
+            return {"start_token": nulls, "end_token": nulls}
         a, b = self.docs.token_range(doc, start, end)
         first, last = self.first[sentence], self.last[sentence]
         ok = (a >= first) & (b <= last) & (a < b)
@@ -126,17 +129,37 @@ def events_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> pa.
     per_sentence = offsets_of(np.bincount(sentence[kept], minlength=len(sentences.doc)))
     columns = {**sentences.base(schema), "events": list_of(schema.field("events").type, per_sentence,
                                                            events.take(pa.array(kept, pa.int64()))),
-               "trigger_tags": list_of(schema.field("trigger_tags").type, sentences.offsets, tags)}
+               "trigger_tags": list_of(schema.field("trigger_tags").type, sentences.offsets, tags),
+               "entities": _mentions(sentences, layers, schema.field("entities").type)}
     return _table(schema, columns)
 
 
 def _arguments(sentences: Sentences, layers: Layers, type_: pa.ListType, sentence: np.ndarray) -> pa.ListArray:
     rows, event = layers.arg_span, layers.arg_event
     start, end = layers.span_start[rows], layers.span_end[rows]
-    values = struct(type_.value_type, {"role": layers.roles, "entity_id": layers.spans["id"].take(pa.array(rows)),
-                                       "start": start, "end": end, "text": layers.spans["text"].take(pa.array(rows)),
+    taken = pa.array(rows, pa.int64())
+    is_entity = pc.fill_null(pc.equal(layers.spans["layer"].take(taken), "entities"), False)
+    entity_type = pc.if_else(is_entity, pc.index_in(layers.spans["label"].take(taken),
+                                                    value_set=pa.array(layers.names.entity)),
+                             pa.scalar(None, pa.int32()))  # null: a value role filled by a non-entity span
+    values = struct(type_.value_type, {"role": layers.roles, "entity_id": layers.spans["id"].take(taken),
+                                       "entity_type": entity_type.cast(pa.int64()),
+                                       "start": start, "end": end, "text": layers.spans["text"].take(taken),
                                        **sentences.token_ref(layers.events.doc[event], start, end, sentence[event])})
     return list_of(type_, offsets_of(np.bincount(event, minlength=len(layers.events))), values)
+
+
+def _mentions(sentences: Sentences, layers: Layers, type_: pa.ListType) -> pa.ListArray:
+    """Per sentence, the entity mentions that start in it (ordered by start, longest first), with token indices."""
+    ents, docs = layers.ents, sentences.docs
+    start, end = layers.span_start[layers.ent_rows], layers.span_end[layers.ent_rows]
+    sentence, found = docs.sentence_of(ents.doc, start)
+    kept = np.flatnonzero(found)
+    kept = kept[np.lexsort((start[kept] - end[kept], start[kept], sentence[kept]))]
+    values = struct(type_.value_type, {"id": ents["id"], "type": layers.ent_labels, "start": start, "end": end,
+                                       "text": ents["text"], **sentences.token_ref(ents.doc, start, end, sentence)})
+    per_sentence = offsets_of(np.bincount(sentence[kept], minlength=len(sentences.doc)))
+    return list_of(type_, per_sentence, values.take(pa.array(kept, pa.int64())))
 
 
 def _table(schema: pa.Schema, columns: dict[str, pa.Array | np.ndarray]) -> pa.Table:

@@ -6,10 +6,13 @@ The upload itself is::
 
     HfApi.create_repo(repo_id, repo_type="dataset", private=..., exist_ok=True)
     commit = HfApi.upload_folder(repo_id=..., repo_type="dataset", folder_path=out,
-                                 commit_message="Release vX.Y.Z", delete_patterns=["data/**"])
+                                 commit_message="Release vX.Y.Z", delete_patterns=["data/**", "project/**"])
     HfApi.create_tag(repo_id, repo_type="dataset", tag="vX.Y.Z", revision=commit.oid)
 
-``delete_patterns`` removes shards of the previous release that this one does not re-upload.  The
+Before that (and with ``--dry-run`` too) the repo id and the version are written into the card's
+snippets, so the folder left behind is exactly what is (or would be) uploaded.
+``delete_patterns`` removes shards and project files of the previous release that this one does not
+re-upload.  The
 token comes from the caller, else ``HF_TOKEN``, else the cached ``hf auth login``; it is passed to
 HfApi only and never logged, printed or written.
 """
@@ -30,10 +33,12 @@ from ..errors import PublishError
 from ..model import LabelSchema
 from ..store import Corpus
 from ..validate import refusal, validate
-from .card import CARD, check_no_secrets, read_build_info
+from .card import CARD, check_no_secrets, read_build_info, set_repo_id
+from .project import PROJECT
 
 REPO_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 TRACKED = ("documents.jsonl", "annotations.jsonl")
+DELETE_PATTERNS = ["data/**", f"{PROJECT}/**"]
 
 
 @dataclass
@@ -62,7 +67,7 @@ class PublishPlan:
         return [
             f"create_repo {self.repo_id} (dataset, {'private' if self.private else 'public'}, exist_ok=True)",
             (f"upload_folder {self.out} -> {self.repo_id}: {len(self.files)} files, {size} bytes, "
-             f"commit message {self.commit_message!r}, delete_patterns=['data/**']"),
+             f"commit message {self.commit_message!r}, delete_patterns={DELETE_PATTERNS}"),
             f"create_tag {self.tag} on the upload commit" + (f" {self.commit}" if self.commit else ""),
         ]
 
@@ -119,8 +124,11 @@ def _check_build(out: Path, manifest: dict[str, Any]) -> None:
 
 def publish(corpus: Corpus, schema: LabelSchema, out: str | Path, repo_id: str, private: bool = False,
             dry_run: bool = False, token: str | None = None) -> PublishPlan:
-    """Check, then (unless ``dry_run``) create the repo, upload the folder and tag the commit ``vX.Y.Z``."""
+    """Check, write the repo id into the card, then (unless ``dry_run``) create the repo, upload the folder
+    and tag the commit ``vX.Y.Z``."""
     result = plan(corpus, schema, out, repo_id, private, token)
+    set_repo_id(result.out, repo_id, result.version)
+    check_no_secrets((result.out / CARD).read_text(encoding="utf-8"), "dataset card", token_source(token)[0])
     if dry_run:
         return result
     secret, _ = token_source(token)
@@ -130,7 +138,7 @@ def publish(corpus: Corpus, schema: LabelSchema, out: str | Path, repo_id: str, 
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         commit = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(result.out),
-                                   commit_message=result.commit_message, delete_patterns=["data/**"])
+                                   commit_message=result.commit_message, delete_patterns=DELETE_PATTERNS)
         result.commit = commit.oid
         api.create_tag(repo_id, repo_type="dataset", tag=result.tag, revision=commit.oid, tag_message=result.commit_message)
     except HfHubHTTPError as exc:

@@ -361,12 +361,14 @@ class Campaign:
         nul.write_bytes(b'{"text": "fine"}\n{"text": "a\\u0000b"}\n')
         result = spanbank("ingest", nul, "--corpus", corpus)
         place = f"{nul}:2:11: 'text' holds a NUL character"
-        self.add("ingest: JSON \\u0000 escape", "exit 1 at file:line:offset, corpus unchanged", error_line(result),
+        self.add("ingest: JSON \\u0000 escape", "exit 1 at file:line:offset, corpus unchanged",
+                 error_line(result).replace(str(folder) + "/", ""),
                  result.returncode == 1 and place in result.stderr and files(corpus) == before)
         bad = folder / "bad.jsonl"
         bad.write_bytes(b'{"text": "fine"}\n{"text": "x", "date": 2024-01-01}\n')
         result = spanbank("ingest", bad, "--corpus", corpus)
-        self.add("ingest: JSON syntax error", "exit 1 at file:line:offset, corpus unchanged", error_line(result),
+        self.add("ingest: JSON syntax error", "exit 1 at file:line:offset, corpus unchanged",
+                 error_line(result).replace(str(folder) + "/", ""),
                  result.returncode == 1 and f"{bad}:2:26: not valid JSON" in result.stderr and files(corpus) == before)
         src = folder / "in"
         src.mkdir()

@@ -247,7 +247,7 @@ class Campaign:
             lost.append(f"{len(docs)} documents, expected {expected_docs}")
         valid = spanbank("validate", "--allow-unreleased", "--corpus", corpus)
         observed = (f"{sum(c == 0 for c in codes)} of {len(codes)} succeeded, {len(refused)} refused by the lock"
-                    + (f", {len(failed)} failed otherwise: {error_line(subprocess.CompletedProcess([], codes[failed[0]], outs[failed[0]][0], outs[failed[0]][1]))}" if failed else "")
+                    + (f", {len(failed)} failed otherwise: {outs[failed[0]][1].strip()[:160]}" if failed else "")
                     + f"; {len(docs)} documents; " + ("nothing lost" if not lost else "LOST: " + "; ".join(lost)[:200])
                     + ("; validates" if valid.returncode == 0 else f"; INVALID: {error_line(valid)}"))
         self.add("3 ingests + brat import + release at once", "serialized by the lock (or refused with its message), "

@@ -247,7 +247,7 @@ class Campaign:
             lost.append(f"{len(docs)} documents, expected {expected_docs}")
         valid = spanbank("validate", "--allow-unreleased", "--corpus", corpus)
         observed = (f"{sum(c == 0 for c in codes)} of {len(codes)} succeeded, {len(refused)} refused by the lock"
-                    + (f", {len(failed)} failed otherwise: {error_line(subprocess.CompletedProcess([], codes[failed[0]], outs[failed[0]][0], outs[failed[0]][1]))}" if failed else "")
+                    + (f", {len(failed)} failed otherwise: {outs[failed[0]][1].strip()[:160]}" if failed else "")
                     + f"; {len(docs)} documents; " + ("nothing lost" if not lost else "LOST: " + "; ".join(lost)[:200])
                     + ("; validates" if valid.returncode == 0 else f"; INVALID: {error_line(valid)}"))
         self.add("3 ingests + brat import + release at once", "serialized by the lock (or refused with its message), "
@@ -361,12 +361,14 @@ class Campaign:
         nul.write_bytes(b'{"text": "fine"}\n{"text": "a\\u0000b"}\n')
         result = spanbank("ingest", nul, "--corpus", corpus)
         place = f"{nul}:2:11: 'text' holds a NUL character"
-        self.add("ingest: JSON \\u0000 escape", "exit 1 at file:line:offset, corpus unchanged", error_line(result),
+        self.add("ingest: JSON \\u0000 escape", "exit 1 at file:line:offset, corpus unchanged",
+                 error_line(result).replace(str(folder) + "/", ""),
                  result.returncode == 1 and place in result.stderr and files(corpus) == before)
         bad = folder / "bad.jsonl"
         bad.write_bytes(b'{"text": "fine"}\n{"text": "x", "date": 2024-01-01}\n')
         result = spanbank("ingest", bad, "--corpus", corpus)
-        self.add("ingest: JSON syntax error", "exit 1 at file:line:offset, corpus unchanged", error_line(result),
+        self.add("ingest: JSON syntax error", "exit 1 at file:line:offset, corpus unchanged",
+                 error_line(result).replace(str(folder) + "/", ""),
                  result.returncode == 1 and f"{bad}:2:26: not valid JSON" in result.stderr and files(corpus) == before)
         src = folder / "in"
         src.mkdir()

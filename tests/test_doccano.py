@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import signal
 import socket
 import threading
@@ -734,7 +735,7 @@ def test_cli_up_explicit_port_is_used_despite_time_wait_or_refused(doccano_serve
 def test_push_waits_for_a_busy_restarted_worker_instead_of_calling_it_dead(schema, doccano_server, tmp_path):
     corpus = make_corpus(tmp_path / "c", [plain_doc()])
     backlog = tmp_path / "backlog.jsonl"
-    backlog.write_bytes(b"".join(sync.iter_payloads(iter(generated_docs(1500, "busy")), "admin")))
+    backlog.write_bytes(b"".join(sync.iter_payloads(iter(generated_docs(300, "busy")), "admin")))
     with doccano_server.client() as client:
         scratch, project = new_project(client, schema, "scratch"), new_project(client, schema)
         server.stop(doccano_server.state, ("worker",))
@@ -742,9 +743,26 @@ def test_push_waits_for_a_busy_restarted_worker_instead_of_calling_it_dead(schem
             queued = client.upload(scratch["id"], backlog)  # waits in the broker for the worker
         finally:
             server.ensure_up(doccano_server.state)
-        report = sync.push(client, project, corpus, state=doccano_server.state, schema=schema)
+        # restarted with a queue, and held (SIGSTOP) so that it stays alive but cannot answer the health check
+        worker = psutil.Process(server.running_pid(doccano_server.state, "worker"))
+        held = [worker, *worker.children(recursive=True)]
+        for proc in held:
+            proc.suspend()
+
+        def release(request):  # the push polls its import task: it has judged the worker by now
+            if "/tasks/status/" in request.url.path:
+                for proc in held:
+                    proc.resume()
+
+        client._http.event_hooks["request"] = [release]
+        try:
+            report = sync.push(client, project, corpus, state=doccano_server.state, schema=schema)
+        finally:
+            for proc in held:
+                proc.resume()
         assert report.uploaded == 1 and report.worker_note is not None
-        assert report.worker_note.startswith("the Doccano task worker is alive but busy with queued tasks (")
+        assert re.fullmatch(r"the Doccano task worker is alive but busy with queued tasks \([1-9]\d* waiting\): this run "
+                            r"waits for them", report.worker_note), report.worker_note
         client.wait_task(queued)
 
 

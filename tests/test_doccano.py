@@ -801,3 +801,31 @@ def test_push_lock_second_push_refused_and_killed_pushes_chunk_folders_removed(s
                                   "only what is still missing)")
         assert server_copies(client, project) == {d.id: 1 for d in docs}
         assert [f.exists() for f in leftovers] == [False, False] and journal.exists()
+
+
+SPLIT = '"The bridge is safe," the mayor said, "and it will reopen on Friday."'
+
+
+def test_split_quotation_round_trips_as_parts_sharing_cue_and_source(client, schema, doccano_server, tmp_path):
+    """A split quotation (one attribution per part, same CUE and SOURCE) survives push and an annotator's pull."""
+    t = SPLIT
+    spans = (span(t, "c", "said", "CUE", "attribution"), span(t, "s", "mayor", "SOURCE", "attribution"),
+             span(t, "p1", "The bridge is safe", "CONTENT", "attribution"),
+             span(t, "p2", "and it will reopen on Friday", "CONTENT", "attribution"))
+    doc = Document(document_id(t), t).with_set(AnnotationSet("silver", spans, attributions=(
+        Attribution("at1", "c", "s", "p1", MACHINE), Attribution("at1-2", "c", "s", "p2", MACHINE))))
+    corpus = make_corpus(tmp_path / "c", [doc])
+    project = new_project(client, schema)
+    sync.push(client, project, corpus, state=doccano_server.state)
+    (ex,) = client.examples(project["id"])
+    links = [r for r in client.relations(project["id"], ex["id"])]
+    assert len(links) == 3  # one CUE->SOURCE link, two CUE->CONTENT links
+    name = f"splitx{time.time_ns() % 10**6}"
+    with annotator(client, doccano_server, project, name) as ann:
+        ann.toggle_confirmed(project["id"], ex["id"])
+    sync.pull(client, project, corpus, schema)
+    pulled = next(corpus.documents()).annotations[f"annotator/{name}"]
+    parts = [(pulled.span(a.cue).text, pulled.span(a.source).text, pulled.span(a.content).text)
+             for a in pulled.attributions]
+    assert parts == [("said", "mayor", "The bridge is safe"), ("said", "mayor", "and it will reopen on Friday")]
+    assert not (tmp_path / "c" / sync.REJECTS).exists()

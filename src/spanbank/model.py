@@ -200,8 +200,10 @@ class AnnotationSet:
         for ev in self.events:
             for i, arg in enumerate(ev.arguments):
                 yield Relation(f"{ev.id}.{i}", ev.trigger, arg.span, arg.role, arg.provenance or ev.provenance)
+        linked: set[tuple[str, str]] = set()  # the parts of a split quotation share one CUE->SOURCE link
         for at in self.attributions:
-            if at.source is not None:
+            if at.source is not None and (at.cue, at.source) not in linked:
+                linked.add((at.cue, at.source))
                 yield Relation(f"{at.id}.source", at.cue, at.source, "SOURCE", at.provenance)
             yield Relation(f"{at.id}.content", at.cue, at.content, "CONTENT", at.provenance)
 

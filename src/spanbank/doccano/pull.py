@@ -462,10 +462,14 @@ class _Builder:
             if not content:
                 self.reject("span", raw, "CUE", "CUE span without a CONTENT link: kept as a span, no attribution built")
                 continue
-            if len(content) > 1 or len(source) > 1:
-                self.reject("span", raw, "CUE", "CUE span with more than one CONTENT or SOURCE link: the first is used")
-            found.append(Attribution(f"a{sid}", s.id, spans[source[0]].id if source else None, spans[content[0]].id,
-                                     s.provenance))
+            if len(source) > 1:
+                self.reject("span", raw, "CUE", "CUE span with more than one SOURCE link: the first is used")
+            # several CONTENT links of one cue are the parts of a split quotation: one attribution per part,
+            # sharing cue and source (the schema's convention), in text order
+            parts = sorted(dict.fromkeys(content), key=lambda c: (spans[c].start, spans[c].end))
+            for i, part in enumerate(parts):
+                found.append(Attribution(f"a{sid}" + (f"-{i + 1}" if i else ""), s.id,
+                                         spans[source[0]].id if source else None, spans[part].id, s.provenance))
         return _nest(found, {s.id: s for s in spans.values()})
 
 

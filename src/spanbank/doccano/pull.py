@@ -168,7 +168,7 @@ class _Merge:
         rev, same_text = revision(doc), doc.text == f.read.text
         if doc != f.read:
             report.changed_during_pull.append(doc.id)
-        if rev != f.server_rev and self.resolved.get(doc.id) != (f.server_rev, rev) or not same_text:
+        if (rev != f.server_rev and self.resolved.get(doc.id) != (f.server_rev, rev)) or not same_text:
             if doc.id not in report.conflicts:
                 report.conflicts.append(doc.id)
             if not self.force or not same_text:

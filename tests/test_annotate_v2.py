@@ -245,6 +245,6 @@ def test_split_quotation_through_evaluate_brat_and_hf_build(tmp_path):
     corpus = open_corpus(tmp_path / "corpus")
     with corpus.lock():
         corpus.write([gold])
-    publish.build(corpus, load_schema(), tmp_path / "hf")
+    publish.build(corpus, load_schema(), tmp_path / "hf", card={"license": "cc-by-4.0"})
     rows = [a for d in publish.documents_from_dataset(tmp_path / "hf") for a in d.annotation_set(GOLD).attributions]
     assert len(rows) == 2 and rows[0].cue == rows[1].cue and rows[0].source == rows[1].source

@@ -13,8 +13,8 @@ folder's pipeline, whose other components are the base model's).
 
 * entities: the ``ner`` output, base labels read as schema types (PERSON -> PER, DATE/TIME -> TIME, ...;
   types the schema lacks dropped), extents as the model predicts them (it learned the conventions),
-  then ``spanbank.entities.v1``'s document-level consistency (surnames of PER names are PER, majority
-  label per name, other exact mentions of a name tagged), which keeps every extent;
+  then ``spanbank.entities.v2``'s document-level consistency (majority label per name first, surnames
+  only of person-like names, other exact mentions of a name tagged), which keeps every extent;
 * events: trigger spans from the ``spancat`` (highest score first, no overlaps), each with
   ``spanbank.events.v1``'s argument attachment from the parse;
 * attribution: CUE spans from the ``spancat``; CONTENT from ``spanbank.attribution.v1``'s parse rule
@@ -32,7 +32,8 @@ from typing import Any
 from ..errors import TrainError
 from ..model import LabelSchema, Provenance, trained_agent
 from .attribution import ATTACHED_DEPS, AttributionAnnotator, _bounds, _Found
-from .entities import ONTONOTES, consistent
+from .entities import ONTONOTES
+from .entities_v2 import consistent_v2
 from .events import EventAnnotator, _Context
 from .registry import Output, Parsed, names, register, span_id
 
@@ -104,7 +105,7 @@ class TrainedEntities:
         found = [(e.start, e.end, ONTONOTES.get(e.label_, e.label_)) for e in sdoc.ents]
         found = [(s, e, label) for s, e, label in found if label in self.labels]
         if self.consistency:
-            found = consistent(sdoc, found, set())
+            found = consistent_v2(sdoc, found, set())
         spans = []
         for start, end, label in sorted(found):
             a, b = sdoc[start].idx, sdoc[end - 1].idx + len(sdoc[end - 1].text)

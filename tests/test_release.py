@@ -10,7 +10,7 @@ from spanbank import release
 from spanbank.cli import main
 from spanbank.errors import CorpusError
 from spanbank.model import AnnotationSet, Provenance
-from spanbank.schema import load_schema
+from spanbank.schema import DEFAULT_SCHEMA as SCHEMA_FILE, load_schema
 from spanbank.store import open_corpus
 
 from conftest import SEEDS
@@ -80,6 +80,7 @@ def test_next_version_major_when_label_removed_or_renamed():
     assert release.next_version("1.2.3", "auto", empty, ["a", "b"], ["a"]) == "2.0.0"
     assert release.next_version("1.2.3", "auto", empty, ["a"], ["a", "b"]) == "1.3.0"
     assert release.next_version("1.2.3", "auto", empty, ["a"], ["a"]) is None
+    assert release.next_version("1.2.3", "auto", empty, ["a"], ["a"], schema_changed=True) == "1.2.4"
     assert release.next_version("1.2.3", "patch", empty, ["a"], ["a"]) == "1.2.4"
 
 
@@ -172,3 +173,20 @@ def test_release_refuses_a_hand_edited_manifest_without_git(seed_corpus):
     with pytest.raises(CorpusError, match="edited by hand after release 1.0.0: its seal does not match its content"):
         release.release(seed_corpus, load_schema(), git=False)
     assert json.loads(seed_corpus.manifest_path.read_text())["version"] == "1.0.0"
+
+
+def test_release_after_a_schema_change_alone_is_a_patch_that_validates(seed_corpus, tmp_path):
+    """A schema whose conventions changed (same labels) makes validate ask for a release; release gives a patch."""
+    from spanbank.validate import validate
+
+    assert run("release", "--corpus", seed_corpus.path, "--no-git").exit_code == 0
+    text = (SCHEMA_FILE).read_text(encoding="utf-8").replace("conventions:\n", "conventions:\n  - A convention added in a test.\n", 1)
+    edited = tmp_path / "schema.yaml"
+    edited.write_text(text, encoding="utf-8")
+    schema = load_schema(edited)
+    assert [p.message for p in validate(seed_corpus, schema)] and "release again after a schema change" in \
+        str(validate(seed_corpus, schema)[0])
+    result = release.release(seed_corpus, schema, git=False)
+    assert result.version == "1.0.1" and f"- schema {schema.version} -> {schema.version} (sha256 {schema.sha256[:12]})" \
+        in result.changelog_entry
+    assert validate(seed_corpus, schema) == []

@@ -194,8 +194,13 @@ def schema_labels(schema: LabelSchema) -> list[str]:
     return [f"{layer}:{lab.name}" for layer, lab in schema.all_labels()] + [f"role:{r}" for r in schema.role_names()]
 
 
-def next_version(previous: str | None, bump: str, changes: CorpusDiff, old_labels: list[str], new_labels: list[str]) -> str | None:
-    """The version a release gets, or None when there is nothing to release."""
+def next_version(previous: str | None, bump: str, changes: CorpusDiff, old_labels: list[str], new_labels: list[str],
+                 schema_changed: bool = False) -> str | None:
+    """The version a release gets, or None when there is nothing to release.
+
+    ``schema_changed``: the schema's content differs from the released one; with the same labels in
+    the same order (definitions, conventions, colours, roles' wording) that is a patch.
+    """
     if previous is None:
         return "1.0.0"
     major, minor, patch = (int(x) for x in previous.split("."))
@@ -204,7 +209,7 @@ def next_version(previous: str | None, bump: str, changes: CorpusDiff, old_label
             bump = "major"
         elif changes.added_documents or len(new_labels) > len(old_labels):
             bump = "minor"
-        elif not changes.is_empty():
+        elif not changes.is_empty() or schema_changed:
             bump = "patch"
         else:
             return None
@@ -240,13 +245,18 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
         prev_version = previous["version"] if previous else None
         changes = _changes_since(corpus, previous)
         new_labels = schema_labels(schema)
-        version = next_version(prev_version, bump, changes, previous.get("labels", []) if previous else [], new_labels)
+        old_schema = (previous or {}).get("schema") or {}
+        schema_changed = bool(previous) and old_schema.get("sha256") != schema.sha256
+        version = next_version(prev_version, bump, changes, previous.get("labels", []) if previous else [], new_labels,
+                               schema_changed)
         if version is None:
             return ReleaseResult(None, prev_version, changes)
         date = date or dt.date.today().isoformat()
         counts = corpus_counts(corpus.documents(), progress)
         rounds = corpus.rounds()
         entry = changelog_entry(version, date, changes, counts, first=previous is None,
+                                schema=(f"schema {old_schema.get('version')} -> {schema.version}"
+                                        f" (sha256 {schema.sha256[:12]})") if schema_changed else None,
                                 rounds=(len(rounds) - (previous or {}).get("doccano_rounds", 0), len(rounds)))
         changelog = CHANGELOG_HEADER + entry + _old_changelog(corpus)
         manifest = {
@@ -334,10 +344,13 @@ def _flat(counts: dict) -> dict[tuple[str, str, str], int]:
 
 
 def changelog_entry(version: str, date: str, changes: CorpusDiff, counts: dict[str, Any], first: bool,
-                    rounds: tuple[int, int] = (0, 0)) -> str:
-    """The CHANGELOG.md section of a release; ``rounds``: (Doccano rounds since the previous release, in total)."""
+                    rounds: tuple[int, int] = (0, 0), schema: str | None = None) -> str:
+    """The CHANGELOG.md section of a release; ``rounds``: (Doccano rounds since the previous release, in total);
+    ``schema``: a line saying the label schema changed."""
     lines = [f"## {version} ({date})", ""]
     lines.append(f"- {counts['documents']} documents" + (" (initial release)" if first else ""))
+    if schema:
+        lines.append(f"- {schema}")
     lines += [f"- {line}" for line in changes.summary_lines()[:200]]
     if counts["annotators"]:
         lines.append(f"- annotators: {', '.join(counts['annotators'])}")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from spanbank.annotate import annotate
 from spanbank.annotate.registry import DEFAULTS
-from spanbank.annotate.trained import META_FILE, PIPELINE_DIR, read_meta
+from spanbank.annotate.trained import PIPELINE_DIR, read_meta
 from spanbank.cli import main
 from spanbank.errors import TrainError
 from spanbank.model import GOLD, SILVER, AnnotationSet, Attribution, Document, Event, Provenance, document_id

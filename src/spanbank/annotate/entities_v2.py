@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..model import LabelSchema, Provenance
-from .entities import PARTICLES, EntityAnnotator, Bounds, _key, _mentions, _unique
-from .registry import Output, Parsed, register, span_id
+from ..model import LabelSchema
+from .entities import PARTICLES, EntityAnnotator, Bounds, _key, _mentions
+from .registry import register
 
 NAME = "spanbank.entities.v2"
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -46,16 +46,8 @@ class EntityV2(EntityAnnotator):
     name = NAME
     layer = "entities"
 
-    def __call__(self, parsed: Parsed, provenance: Provenance) -> Output:
-        sdoc, doc = parsed.sdoc, parsed.doc
-        chosen = self._gazetteer(sdoc)
-        taken = {i for s, e, _ in chosen for i in range(s, e)}
-        model = [m for m in self._model(sdoc) if not taken.intersection(range(m[0], m[1]))]
-        spans = []
-        for start, end, label in sorted(chosen + consistent_v2(sdoc, model, taken)):
-            a, b = sdoc[start].idx, sdoc[end - 1].idx + len(sdoc[end - 1].text)
-            spans.append(doc.make_span(span_id("e", a, b), a, b, label, "entities", provenance))
-        return Output(spans=_unique(spans))
+    def consistency(self, sdoc: Any, spans: list[Bounds], taken: set[int]) -> list[Bounds]:
+        return consistent_v2(sdoc, spans, taken)
 
 
 def consistent_v2(sdoc: Any, spans: list[Bounds], taken: set[int]) -> list[Bounds]:

@@ -70,12 +70,23 @@ def evaluate_cmd(corpus_path, gold_path, pred_path, gold_set, pred_set, layers, 
         click.echo(evaluate_mod.render_table(result, labels=not no_labels))
 
 
+def reader_options(func):
+    """One click option per format reader option (declared in the format modules)."""
+    for key, (opt, fmts) in sorted(formats.reader_options().items(), reverse=True):
+        kind = click.Choice(opt.choices) if opt.choices else opt.type
+        func = click.option(f"--{opt.name}", key, type=kind, multiple=opt.multiple, default=None,
+                            help=f"[{', '.join(fmts)}] {opt.help}")(func)
+    return func
+
+
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["brat", "conll", "hf"]), required=True,
+@click.option("--format", "fmt", type=click.Choice(sorted(formats.FORMATS)), required=True,
               help="Input format (hf: a dataset built by `spanbank build`, a local folder or a Hub id).")
-@click.option("--label-map", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="YAML {entities: {...}, events: {...}, roles: {...}, attribution: {...}} mapping labels onto the schema.")
+@click.option("--map-file", "--label-map", "label_map", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="YAML {entities: {...}, events: {...}, roles: {EVENT_TYPE: {...}}, attribution: {...}} "
+                                 "mapping labels onto the schema (an empty value drops the label).")
+@reader_options
 @click.option("--annotator", default=None, help="Credit this human annotator (provenance kind human); default 'import'.")
 @click.option("--set", "set_name", default=None,
               help="Annotation set to fill (replaced per document); default gold.  hf keeps the published set names.")
@@ -84,7 +95,7 @@ def evaluate_cmd(corpus_path, gold_path, pred_path, gold_set, pred_set, layers, 
 @corpus_option
 @json_option
 @handle_errors
-def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_path, as_json):
+def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_path, as_json, **reader):
     """Import brat standoff, CoNLL/IOB2 or a built Hugging Face dataset into the corpus.
 
     \b
@@ -103,10 +114,16 @@ def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_p
     if missing:
         raise InputError("no such file or folder", path=str(missing[0]),
                          hint="check the path" + (" (or give a Hub dataset id ORG/NAME)" if fmt == "hf" else ""))
+    known = formats.reader_options()
+    foreign = [k for k, v in reader.items() if v not in (None, ()) and fmt not in known[k][1]]
+    if foreign:
+        opt, fmts = known[foreign[0]]
+        raise click.UsageError(f"--{opt.name} applies to --format {'/'.join(fmts)}, not {fmt}")
     set_name = set_name or GOLD
+    schema = load_schema(schema_path)
     options = formats.ImportOptions(
-        schema=load_schema(schema_path), label_map=formats.load_label_map(label_map), set_name=set_name,
-        annotator=annotator, time=utc_now())
+        schema=schema, label_map=formats.load_label_map(label_map, schema), set_name=set_name,
+        annotator=annotator, time=utc_now(), format=fmt, reader=reader)
     corpus = open_corpus(corpus_path)
     report = formats.ImportReport()
     with corpus.lock(), progress_bar("import") as advance:

@@ -249,7 +249,7 @@ class _Reader:
         arguments = []
         for role, ref in args:
             target = self._ref(line, ref)
-            role = self.options.label_map.role(role)
+            role = self.options.label_map.role(role, span.label)
             if target is None or role is None:
                 self.drop(line, f"argument {role}:{ref} dropped by the label map")
                 continue

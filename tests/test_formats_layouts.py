@@ -1,0 +1,102 @@
+"""formats: the layouts people have (CoNLL with extra columns and comments, CoNLL-U, BIOES, brat variants).
+
+Every fixture under tests/fixtures/import/ goes through the CLI: imported, validated, exported and
+(for the formats that read back) re-imported with the same annotations.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from spanbank.cli import main
+from spanbank.store import open_corpus
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
+
+
+def run(*args: str, code: int = 0):
+    res = CliRunner().invoke(main, [str(a) for a in args])
+    assert res.exit_code == code, res.output
+    return res
+
+
+def spans(corpus: Path, set_name: str = "gold") -> dict[str, set[tuple[str, str]]]:
+    """Per document text's first 20 characters: {(span text, label)} of one set."""
+    return {d.text[:20]: {(s.text, s.label) for s in d.annotation_set(set_name).spans}
+            for d in open_corpus(corpus).documents()}
+
+
+def round_trip(corpus: Path, tmp_path: Path, fmt: str = "conll") -> None:
+    """validate, export as ``fmt``, import the export into a fresh corpus: same texts, same spans."""
+    run("validate", "--corpus", corpus, "--allow-unreleased")
+    out = tmp_path / f"export-{corpus.name}"
+    run("export", "--format", fmt, "--out", out, "--corpus", corpus)
+    back = tmp_path / f"back-{corpus.name}"
+    run("import", "--format", fmt, out, "--corpus", back)
+    run("validate", "--corpus", back, "--allow-unreleased")
+    assert spans(back) == spans(corpus)
+
+
+def test_cli_import_conll_tag_column_comments_text_and_docstart(tmp_path):
+    corpus = tmp_path / "c"
+    res = run("import", "--format", "conll", FIXTURES / "extra_columns.conll", "--tag-column", "4", "--corpus", corpus)
+    assert "2 document(s) read: 0 attached to existing documents, 2 added" in res.output
+    docs = {d.text: d for d in open_corpus(corpus).documents()}
+    text = "Ghani met Kadhimi in Baghdad, officials said.\nNothing happened"
+    assert set(docs) == {text, "The United Nations met on Monday."}  # `# text` keeps "Baghdad," unspaced
+    doc = docs[text]
+    assert {(s.text, s.label) for s in doc.annotation_set("gold").spans} == {
+        ("Ghani", "PER"), ("Kadhimi", "PER"), ("Baghdad", "GPE")}
+    assert all(doc.text[a:b] for a, b in doc.tokens) and doc.text[slice(*doc.tokens[5])] == ","
+    assert doc.sentences == ((0, 45), (46, len(text)))
+    round_trip(corpus, tmp_path)
+
+
+def test_cli_import_conll_without_tag_column_reads_the_annotator_column(tmp_path):
+    res = run("import", "--format", "conll", FIXTURES / "extra_columns.conll", "--corpus", tmp_path / "c", code=1)
+    assert f"error: {FIXTURES}/extra_columns.conll:6: tag 'alice' is not O or PREFIX-LABEL" in res.output
+
+
+def test_cli_import_conll_errors_keep_file_and_line(tmp_path):
+    bad = tmp_path / "bad.conll"
+    bad.write_text("# text = Ghani met Kadhimi.\nGhani B-PER\nmeets O\nKadhimi B-PER\n", encoding="utf-8")
+    res = run("import", "--format", "conll", bad, "--corpus", tmp_path / "c", code=1)
+    assert f"error: {bad}:3: token 'meets' is not the next word of the sentence's `# text`" in res.output
+
+
+def test_cli_import_conllu_misc_tags_multiword_tokens_and_newdoc(tmp_path):
+    corpus = tmp_path / "u"
+    res = run("import", "--format", "conllu", FIXTURES / "misc_ner.conllu", "--tag-column", "MISC:NER",
+              "--group-by", "doc-id-prefix", "--corpus", corpus)
+    assert "2 document(s) read" in res.output
+    docs = {d.text: d for d in open_corpus(corpus).documents()}
+    assert set(docs) == {"Ghani met Kadhimi in Baghdad.\nDo n't panic.", "Reuters reported from New York."}
+    assert {(s.text, s.label) for s in docs["Reuters reported from New York."].annotation_set("gold").spans} == {
+        ("Reuters", "ORG"), ("New York", "GPE")}
+    round_trip(corpus, tmp_path)
+    missing = run("import", "--format", "conllu", FIXTURES / "misc_ner.conllu", "--corpus", tmp_path / "x", code=1)
+    assert "CoNLL-U has no tag column of its own; say where the tag is: --tag-column MISC:NER" in missing.output
+
+
+def test_cli_import_bioes_grouped_by_sent_id_prefix_or_not(tmp_path):
+    corpus = tmp_path / "b"
+    run("import", "--format", "conll", FIXTURES / "bioes_sent_ids.bio", "--group-by", "doc-id-prefix",
+        "--corpus", corpus)
+    assert spans(corpus) == {"Ghani spoke\nThe Iraq": {("Ghani", "PER"), ("The Iraqi army", "ORG")},
+                             "Erbil was calm": {("Erbil", "GPE")}}
+    round_trip(corpus, tmp_path)
+    single = tmp_path / "s"
+    run("import", "--format", "conll", FIXTURES / "bioes_sent_ids.bio", "--group-by", "none", "--corpus", single)
+    assert open_corpus(single).count() == 3
+    one = tmp_path / "o"
+    run("import", "--format", "conll", FIXTURES / "bioes_sent_ids.bio", "--corpus", one)  # docstart: one document
+    assert open_corpus(one).count() == 1
+
+
+def test_cli_import_rejects_options_of_another_format(tmp_path):
+    res = run("import", "--format", "brat", FIXTURES, "--tag-column", "4", "--corpus", tmp_path / "c", code=2)
+    assert "--tag-column applies to --format conll/conllu, not brat" in res.output

@@ -30,15 +30,15 @@ def spans(corpus: Path, set_name: str = "gold") -> dict[str, set[tuple[str, str]
             for d in open_corpus(corpus).documents()}
 
 
-def round_trip(corpus: Path, tmp_path: Path, fmt: str = "conll") -> None:
+def round_trip(corpus: Path, tmp_path: Path, fmt: str = "conll", set_name: str = "gold") -> None:
     """validate, export as ``fmt``, import the export into a fresh corpus: same texts, same spans."""
     run("validate", "--corpus", corpus, "--allow-unreleased")
-    out = tmp_path / f"export-{corpus.name}"
-    run("export", "--format", fmt, "--out", out, "--corpus", corpus)
-    back = tmp_path / f"back-{corpus.name}"
+    out = tmp_path / f"export-{corpus.name}-{set_name.replace('/', '_')}"
+    run("export", "--format", fmt, "--out", out, "--corpus", corpus, "--set", set_name)
+    back = tmp_path / f"back-{corpus.name}-{set_name.replace('/', '_')}"
     run("import", "--format", fmt, out, "--corpus", back)
     run("validate", "--corpus", back, "--allow-unreleased")
-    assert spans(back) == spans(corpus)
+    assert spans(back) == spans(corpus, set_name)
 
 
 def test_cli_import_conll_tag_column_comments_text_and_docstart(tmp_path):
@@ -100,3 +100,45 @@ def test_cli_import_bioes_grouped_by_sent_id_prefix_or_not(tmp_path):
 def test_cli_import_rejects_options_of_another_format(tmp_path):
     res = run("import", "--format", "brat", FIXTURES, "--tag-column", "4", "--corpus", tmp_path / "c", code=2)
     assert "--tag-column applies to --format conll/conllu, not brat" in res.output
+
+
+BRAT = FIXTURES / "brat_split"
+BRAT_ARGS = ("--text-dir", BRAT / "text", "--annotator-from-name", r"_(\w+)$", "--attribution-trigger", "Attribution",
+             "--drop-label", "Discard")
+
+
+def test_cli_import_brat_text_dir_annotators_event_attribution_drop_and_parts(tmp_path):
+    corpus = tmp_path / "brat"
+    res = run("import", "--format", "brat", BRAT / "ann", *BRAT_ARGS, "--discontinuous", "parts", "--corpus", corpus)
+    assert "1 document(s) read: 0 attached to existing documents, 1 added" in res.output
+    assert "label 'Discard' is dropped (--drop-label)" in res.output
+    (doc,) = open_corpus(corpus).documents()
+    assert set(doc.annotations) == {"annotator/alice", "annotator/bob"}
+    alice = doc.annotations["annotator/alice"]
+    assert {(s.text, s.label) for s in alice.spans} == {
+        ("Ghani", "PER"), ("Kadhimi", "PER"), ("Baghdad", "GPE"), ("the government", "ORG"), ("said", "CUE"),
+        ("Ghani met Kadhimi in Baghdad on Monday", "CONTENT"), ("the government", "SOURCE"), ("Baghdad", "FAC"),
+        ("airports", "FAC"), ("Erbil", "GPE")}
+    (att,) = alice.attributions
+    assert (alice.span(att.cue).text, alice.span(att.source).label, alice.span(att.content).label) == (
+        "said", "SOURCE", "CONTENT")
+    assert {s.provenance.agent for s in alice.spans} == {"alice"}
+    assert {(s.text, s.label) for s in doc.annotations["annotator/bob"].spans} == {("Ghani", "PER"), ("Baghdad", "GPE")}
+    round_trip(corpus, tmp_path, "brat", "annotator/alice")
+    round_trip(corpus, tmp_path, "conll", "annotator/bob")
+
+
+def test_cli_import_brat_discontinuous_policies(tmp_path):
+    res = run("import", "--format", "brat", BRAT / "ann", *BRAT_ARGS, "--corpus", tmp_path / "e", code=1)
+    assert (f"error: {BRAT}/ann/news1_alice.ann:10: discontinuous span: the gap [68, 79) holds ' and Erbil '; "
+            "split it into separate spans, or import with --discontinuous outer|parts") in res.output
+    assert not (tmp_path / "e").exists() or open_corpus(tmp_path / "e").count() == 0
+    run("import", "--format", "brat", BRAT / "ann", *BRAT_ARGS, "--discontinuous", "outer", "--corpus", tmp_path / "o")
+    (doc,) = open_corpus(tmp_path / "o").documents()
+    assert ("Baghdad and Erbil airports", "FAC") in {(s.text, s.label) for s in doc.annotations["annotator/alice"].spans}
+
+
+def test_cli_import_brat_without_drop_label_names_the_label(tmp_path):
+    args = [a for a in BRAT_ARGS if a not in ("--drop-label", "Discard")]
+    res = run("import", "--format", "brat", BRAT / "ann", *args, "--corpus", tmp_path / "c", code=1)
+    assert f"error: {BRAT}/ann/news1_alice.ann:4: label 'Discard' is neither in the label map nor in the schema" in res.output

@@ -276,12 +276,16 @@ def import_documents(existing: Iterable[Document], imported: Iterable[Imported],
     """
     pending: dict[str, Imported] = {}
     for item in imported:
+        for aset in item.document.annotations.values():
+            report.count(aset)
         other = pending.get(item.document.id)
         if other is not None:
-            raise InputError(f"same text as {other.source} (document {item.document.id})", path=item.source,
-                             hint="import each document once")
+            if set(other.document.annotations) & set(item.document.annotations):
+                raise InputError(f"same text as {other.source} (document {item.document.id}), same set "
+                                 f"{', '.join(item.document.annotations)}", path=item.source,
+                                 hint="import each document once per set (several annotators: --annotator-from-name)")
+            item = replace(other, document=_attach(other.document, item))
         pending[item.document.id] = item
-        report.count(item.annotation_set)
     for doc in existing:
         item = pending.pop(doc.id, None)
         if item is not None:
@@ -354,5 +358,6 @@ def _new_documents(items: Iterable[Imported], report: ImportReport,
 
 
 def _attach(doc: Document, item: Imported) -> Document:
-    aset = item.annotation_set
-    return doc if aset is None else doc.with_set(aset)
+    for aset in item.document.annotations.values():
+        doc = doc.with_set(aset)
+    return doc

@@ -6,7 +6,7 @@ Every fixture under tests/fixtures/import/ goes through the CLI: imported, valid
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
 
 import pytest
@@ -142,3 +142,37 @@ def test_cli_import_brat_without_drop_label_names_the_label(tmp_path):
     args = [a for a in BRAT_ARGS if a not in ("--drop-label", "Discard")]
     res = run("import", "--format", "brat", BRAT / "ann", *args, "--corpus", tmp_path / "c", code=1)
     assert f"error: {BRAT}/ann/news1_alice.ann:4: label 'Discard' is neither in the label map nor in the schema" in res.output
+
+
+def test_cli_import_map_file_roles_per_event_type_and_keep_invalid(tmp_path):
+    corpus, rejects = tmp_path / "ev", tmp_path / "rejects.jsonl"
+    args = ("import", "--format", "brat", FIXTURES / "brat_events", "--map-file", FIXTURES / "brat_events_map.yaml")
+    res = run(*args, "--corpus", corpus, code=1)  # bad.ann: an ORG as Instrument, a GPE as Target
+    assert "error: not imported: the imported annotations do not validate: 2 problem(s)" in res.output
+    assert f"{FIXTURES}/brat_events/bad.ann:4:" in res.output
+    res = run(*args, "--keep-invalid", rejects, "--corpus", corpus)
+    assert f"1 document(s) set aside in {rejects} (not imported):" in res.output
+    (record,) = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert record["document"]["text"] == "Militants struck Baghdad." and len(record["problems"]) == 2
+    assert all(p.startswith(f"{FIXTURES}/brat_events/bad.ann:4: ") for p in record["problems"])
+    (doc,) = open_corpus(corpus).documents()
+    gold = doc.annotation_set("gold")
+    (event,) = gold.events
+    assert event.type == "Conflict:Attack"
+    assert sorted((a.role, gold.span(a.span).text) for a in event.arguments) == [
+        ("Instrument", "drone"), ("Place", "Baghdad"), ("Target", "residence")]
+    round_trip(corpus, tmp_path, "brat")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("entities: {City: TOWN}\n", "entities: City -> 'TOWN' is not one of the schema's entities labels"),
+    ("roles: {Conflict:Attack: {Tool: Weapon}}\n", "roles: Conflict:Attack: Tool -> 'Weapon' is not a role of Conflict:Attack"),
+    ("roles: {Conflict:Hug: {Tool: Instrument}}\n", "roles: 'Conflict:Hug' is not an event type of the schema"),
+    ("attribution_roles: {Speaker: SPEAKER}\n", "attribution_roles: Speaker -> 'SPEAKER' is not one of SOURCE, CUE, CONTENT"),
+])
+def test_cli_import_map_file_is_checked_against_the_schema(tmp_path, text, message):
+    (tmp_path / "map.yaml").write_text(text, encoding="utf-8")
+    res = run("import", "--format", "brat", FIXTURES / "brat_events", "--map-file", tmp_path / "map.yaml",
+              "--corpus", tmp_path / "c", code=1)
+    assert f"error: {tmp_path}/map.yaml: the label map does not fit schema" in res.output
+    assert message in res.output

@@ -87,6 +87,9 @@ def reader_options(func):
               default=None, help="YAML {entities: {...}, events: {...}, roles: {EVENT_TYPE: {...}}, attribution: {...}} "
                                  "mapping labels onto the schema (an empty value drops the label).")
 @reader_options
+@click.option("--keep-invalid", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="REJECTS.jsonl",
+              help="Import what is valid; write each document that does not read or validate (with its problems, "
+                   "file:line) to this JSONL file instead of failing.")
 @click.option("--annotator", default=None, help="Credit this human annotator (provenance kind human); default 'import'.")
 @click.option("--set", "set_name", default=None,
               help="Annotation set to fill (replaced per document); default gold.  hf keeps the published set names.")
@@ -95,7 +98,7 @@ def reader_options(func):
 @corpus_option
 @json_option
 @handle_errors
-def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_path, as_json, **reader):
+def import_cmd(paths, fmt, label_map, keep_invalid, annotator, set_name, schema_path, corpus_path, as_json, **reader):
     """Import brat standoff, CoNLL/IOB2 or a built Hugging Face dataset into the corpus.
 
     \b
@@ -123,16 +126,20 @@ def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_p
     schema = load_schema(schema_path)
     options = formats.ImportOptions(
         schema=schema, label_map=formats.load_label_map(label_map, schema), set_name=set_name,
-        annotator=annotator, time=utc_now(), format=fmt, reader=reader)
+        annotator=annotator, time=utc_now(), format=fmt, reader=reader, keep_invalid=keep_invalid is not None)
+    rejects = None
     corpus = open_corpus(corpus_path)
     report = formats.ImportReport()
     with corpus.lock(), progress_bar("import") as advance:
         if fmt == "hf":  # a dataset can be as large as a corpus: staged on disk, merged by id
-            formats.import_staged(corpus, formats.checked(formats.read_paths(fmt, paths, options, report), options.schema),
-                                  report, advance)
+            formats.import_staged(corpus, formats.checked(formats.read_paths(fmt, paths, options, report), options.schema,
+                                                          report if keep_invalid else None), report, advance)
         else:
-            imported = list(formats.checked(formats.read_paths(fmt, paths, options, report), options.schema))
+            imported = list(formats.checked(formats.read_paths(fmt, paths, options, report), options.schema,
+                                            report if keep_invalid else None))
             corpus.write(formats.import_documents(corpus.documents(), imported, report, advance))
+        if keep_invalid is not None:
+            rejects = formats.write_rejects(report.rejected, keep_invalid)
     if as_json:
         emit_json(report.as_dict())
         return
@@ -141,6 +148,10 @@ def import_cmd(paths, fmt, label_map, annotator, set_name, schema_path, corpus_p
     say(f"{read} document(s) read: {len(report.attached)} attached to existing documents, "
         f"{len(report.added)} added to {corpus.path}; {sets}: {report.spans} spans, {report.events} events, "
         f"{report.attributions} attributions")
+    if rejects is not None:
+        say(f"{len(report.rejected)} document(s) set aside in {rejects} (not imported):")
+        for record in report.rejected[:20]:
+            say(f"  {record['problems'][0]}" + (f" (+{len(record['problems']) - 1} more)" if len(record['problems']) > 1 else ""))
     for message in report.dropped[:20]:
         say(f"dropped: {message}")
     if len(report.dropped) > 20:

@@ -124,7 +124,7 @@ def _map_problems(m: LabelMap, schema: LabelSchema) -> list[str]:
     problems = []
     for section, layer in (("entities", "entities"), ("events", "events"), ("attribution", "attribution")):
         allowed = schema.span_labels(layer)
-        problems += [f"{section}: {k} -> {v!r} is not a {layer} label (allowed: {', '.join(allowed)})"
+        problems += [f"{section}: {k} -> {v!r} is not one of the schema's {layer} labels (allowed: {', '.join(allowed)})"
                      for k, v in getattr(m, section).items() if v is not None and v not in allowed]
     all_roles = sorted({r.name for ev in schema.event_types for r in ev.roles})
     problems += [f"roles: {k} -> {v!r} is not a role of any event type" for k, v in m.roles.items()
@@ -191,6 +191,7 @@ class ImportOptions:
     time: str = ""
     format: str = ""
     reader: Mapping[str, Any] = field(default_factory=dict)
+    keep_invalid: bool = False  # a document that does not read or validate goes to report.rejected instead of failing
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.reader.get(key)
@@ -229,6 +230,13 @@ class ImportReport:
     events: int = 0
     attributions: int = 0
     dropped: list[str] = field(default_factory=list)  # "file:line: what and why"
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # {"source", "problems", ["document"]} set aside
+
+    def reject(self, source: str, problems: Iterable[Any], document: Document | None = None) -> None:
+        record: dict[str, Any] = {"source": source, "problems": [str(p) for p in problems]}
+        if document is not None:
+            record["document"] = {"id": document.id, "text": document.text, "sets": sorted(document.annotations)}
+        self.rejected.append(record)
 
     def count(self, aset: AnnotationSet | None) -> None:
         if aset is None:
@@ -239,7 +247,7 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"attached": self.attached, "added": self.added, "spans": self.spans, "events": self.events,
-                "attributions": self.attributions, "dropped": self.dropped}
+                "attributions": self.attributions, "dropped": self.dropped, "rejected": self.rejected}
 
 
 def read_paths(fmt: str, paths: Iterable[str | Path], options: ImportOptions,
@@ -251,15 +259,32 @@ def read_paths(fmt: str, paths: Iterable[str | Path], options: ImportOptions,
     return module.read_paths(paths, options, report)
 
 
-def checked(items: Iterable[Imported], schema: LabelSchema) -> Iterator[Imported]:
+def guarded(source: str, read: Callable[[], Imported], options: ImportOptions,
+            report: ImportReport | None) -> Imported | None:
+    """``read()``, or None with the error set aside in ``report`` when ``options.keep_invalid``."""
+    if not options.keep_invalid or report is None:
+        return read()
+    try:
+        return read()
+    except InputError as exc:
+        report.reject(source, [exc])
+        return None
+
+
+def checked(items: Iterable[Imported], schema: LabelSchema, report: ImportReport | None = None) -> Iterator[Imported]:
     """``items`` through the validator's own checks, as they pass; after the last, InputError listing every problem.
 
     The problems are placed where each annotation was read (``file:line`` of its provenance), so
-    an import refuses what ``spanbank validate`` would reject, before anything is written.
+    an import refuses what ``spanbank validate`` would reject, before anything is written.  With a
+    ``report``, a document with problems is set aside there (``report.rejected``) instead.
     """
     problems = []
     for item in items:
-        problems.extend(document_problems([(item.document, item.source)], schema))
+        found = document_problems([(item.document, item.source)], schema)
+        if found and report is not None:
+            report.reject(item.source, found, item.document)
+            continue
+        problems.extend(found)
         yield item
     if problems:
         raise refusal(problems, "not imported: the imported annotations do not validate",
@@ -361,3 +386,17 @@ def _attach(doc: Document, item: Imported) -> Document:
     for aset in item.document.annotations.values():
         doc = doc.with_set(aset)
     return doc
+
+
+def write_rejects(records: list[dict[str, Any]], path: str | Path) -> Path:
+    """The documents set aside by ``--keep-invalid``, one JSON object a line (written even when empty)."""
+    import json
+
+    from ..store import atomic_writer
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_writer(path) as fh:
+        for record in records:
+            fh.write((json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    return path

@@ -43,7 +43,7 @@ from typing import IO, Iterable, Iterator
 from .. import ingest
 from ..errors import InputError, SpanbankError
 from ..model import AnnotationSet, Argument, annotator_set, Attribution, Document, Event, Origin, Span, document_id
-from . import ImportOptions, Imported, ImportReport, ReaderOption
+from . import ImportOptions, Imported, ImportReport, ReaderOption, guarded
 
 ID = re.compile(r"^[TERAMN*#][0-9A-Za-z_-]*$")
 SPAN_ID, EVENT_ID, REL_ID = re.compile(r"^T\d+$"), re.compile(r"^E\d+$"), re.compile(r"^R\d+$")
@@ -455,7 +455,9 @@ def read_paths(paths: Iterable[str | Path], options: ImportOptions,
         raise InputError("--text-dir is not a folder", path=str(text_dir), hint="give the folder holding the .txt files")
     for ann in brat_files(paths):
         txt, file_options = _layout(ann, options)
-        yield read_brat(txt, file_options, report, ann_path=ann)
+        item = guarded(str(ann), lambda: read_brat(txt, file_options, report, ann_path=ann), options, report)
+        if item is not None:
+            yield item
 
 
 # --- writing ------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from typing import IO, Iterable, Iterator
 from .. import ingest
 from ..errors import InputError
 from ..model import AnnotationSet, Document, Origin, Span, document_id
-from . import ImportOptions, Imported, ImportReport, ReaderOption
+from . import ImportOptions, Imported, ImportReport, ReaderOption, guarded
 
 DOCSTART = "-DOCSTART-"
 SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".bioes", ".tsv", ".txt")
@@ -328,7 +328,9 @@ def read_conll(path: str | Path, options: ImportOptions, report: ImportReport | 
         raise InputError(f"--group-by {group_by!r} is not known", value=group_by, allowed=GROUPS)
     columns = _Columns(options, conllu, str(path))
     for doc in _documents(_sentences(text.lstrip("\ufeff").splitlines(), str(path), columns), group_by):
-        yield _build(doc, str(path), sha, options, report)
+        item = guarded(f"{path}:{doc.line}", lambda: _build(doc, str(path), sha, options, report), options, report)
+        if item is not None:
+            yield item
 
 
 def conll_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -12,7 +12,7 @@ from ..errors import InputError
 from ..model import GOLD, LAYERS, utc_now
 from ..schema import load_schema
 from ..store import open_corpus
-from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+from .common import creates_corpus, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
 
 
 def _label_pairs(values: tuple[str, ...]) -> dict[str, str | None]:
@@ -98,6 +98,7 @@ def reader_options(func):
 @corpus_option
 @json_option
 @handle_errors
+@creates_corpus
 def import_cmd(paths, fmt, label_map, keep_invalid, annotator, set_name, schema_path, corpus_path, as_json, **reader):
     """Import brat standoff, CoNLL/IOB2 or a built Hugging Face dataset into the corpus.
 

@@ -196,13 +196,14 @@ def test_cli_annotate_writes_silver_and_summary(seed_corpus):
     assert next(seed_corpus.documents()) == doc
 
 
-def test_cli_annotate_usage_and_corpus_errors(tmp_path):
+def test_cli_annotate_usage_and_corpus_errors(seed_corpus, tmp_path):
     runner = CliRunner()
-    bad = runner.invoke(main, ["annotate", "--corpus", str(tmp_path), "--layers", "entity"])
+    bad = runner.invoke(main, ["annotate", "--corpus", str(seed_corpus.path), "--layers", "entity"])
     assert bad.exit_code == 2 and "unknown layer 'entity'" in bad.output
     missing = runner.invoke(main, ["annotate", "--corpus", str(tmp_path / "nothing")])
     assert missing.exit_code == 1
-    assert f"error: {tmp_path / 'nothing'}: no corpus here; run `spanbank ingest ARTICLES` first" in missing.output
+    assert f"error: {tmp_path / 'nothing'}: no corpus here; give the folder holding documents.jsonl with --corpus, " \
+           "or run `spanbank ingest ARTICLES` first" in " ".join(missing.output.split())
 
 
 # --- entities.v1: trimming, junk and consistency rules on tiny texts (real model) ---------------------------------

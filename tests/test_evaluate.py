@@ -332,3 +332,11 @@ def test_cli_evaluate_exhaustive_matches_seqeval_on_bio_with_empty_sentences(tmp
     assert partial.exit_code == 0, partial.output
     assert "partial gold" in partial.stdout
     assert "entities     (2 document(s), 2 with gold annotation)" in partial.stdout
+
+
+def test_render_table_says_when_the_predicted_set_is_empty_everywhere():
+    d = doc(gold=aset("gold", [sp(TEXT, "g", "PER", "Ghani")]))
+    result = evaluate([d], [d], ["entities"])
+    assert result["documents_with_pred"] == 0
+    assert ("note: no gold-corpus document has annotations in set 'silver' (annotate skips documents with human "
+            "annotation: `spanbank annotate --into-set silver/NAME`, then --pred-set)") in render_table(result)

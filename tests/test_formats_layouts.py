@@ -93,8 +93,10 @@ def test_cli_import_bioes_grouped_by_sent_id_prefix_or_not(tmp_path):
     run("import", "--format", "conll", FIXTURES / "bioes_sent_ids.bio", "--group-by", "none", "--corpus", single)
     assert open_corpus(single).count() == 3
     one = tmp_path / "o"
-    run("import", "--format", "conll", FIXTURES / "bioes_sent_ids.bio", "--corpus", one)  # docstart: one document
-    assert open_corpus(one).count() == 1
+    res = run("import", "--format", "conll", FIXTURES / "bioes_sent_ids.bio", "--drop-label", "ORG", "--corpus", one)
+    assert open_corpus(one).count() == 1  # docstart (the default) without -DOCSTART- lines: one document
+    assert f"dropped: {FIXTURES}/bioes_sent_ids.bio:6: label 'ORG' is dropped (--drop-label)" in res.output
+    assert {s.label for d in open_corpus(one).documents() for s in d.annotation_set("gold").spans} == {"PER", "GPE"}
 
 
 def test_cli_import_rejects_options_of_another_format(tmp_path):

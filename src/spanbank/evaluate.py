@@ -253,12 +253,13 @@ def evaluate(gold_docs: Iterable[Document], pred_docs: Iterable[Document], layer
     unknown = [layer for layer in layers if layer not in LEVELS]
     if unknown:
         raise CorpusError(f"unknown layer {unknown[0]!r}", value=unknown[0], allowed=list(LEVELS))
-    tally, with_gold = Tally(), Counter()
+    tally, with_gold, with_pred = Tally(), Counter(), 0
     for gold_doc, pred_doc in _paired(gold_docs, pred_docs):
         if progress:
             progress(1)
         gold = gold_doc.annotation_set(gold_set)
         pred = pred_doc.annotation_set(pred_set) if pred_doc is not None else AnnotationSet(pred_set)
+        with_pred += not pred.is_empty()
         for layer in layers:
             has_gold = bool(gold.spans_of(layer) or (layer == "events" and gold.events))
             with_gold[layer] += has_gold
@@ -269,7 +270,9 @@ def evaluate(gold_docs: Iterable[Document], pred_docs: Iterable[Document], layer
     if not sum(with_gold.values()):
         raise CorpusError(f"no document has annotations in set {gold_set!r} for layers {', '.join(layers)}",
                           value=gold_set, hint="import or pull gold annotations first, or pick --gold-set")
-    return _result(tally, layers, gold_set, pred_set, PARTIAL if partial_gold else EXHAUSTIVE, with_gold)
+    result = _result(tally, layers, gold_set, pred_set, PARTIAL if partial_gold else EXHAUSTIVE, with_gold)
+    result["documents_with_pred"] = with_pred
+    return result
 
 
 def _score_layer(tally: Tally, layer: str, gold: AnnotationSet, pred: AnnotationSet,
@@ -320,6 +323,9 @@ def render_table(result: Mapping[str, Any], labels: bool = True) -> str:
             "positives (--partial-gold if the gold is not exhaustive)" if result["mode"] == EXHAUSTIVE else
             "partial gold: a layer counts only documents whose gold set has annotations in it")
     lines = [f"gold set {result['gold_set']!r} vs predicted set {result['pred_set']!r}; {mode}", head, "-" * len(head)]
+    if not result.get("documents_with_pred", 1):
+        lines.insert(1, f"note: no gold-corpus document has annotations in set {result['pred_set']!r} (annotate skips "
+                        "documents with human annotation: `spanbank annotate --into-set silver/NAME`, then --pred-set)")
     for layer, data in result["layers"].items():
         for level, by_kind in data["levels"].items():
             rows = [r for r in by_kind["exact"] if r != ALL] if labels else []

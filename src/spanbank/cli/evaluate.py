@@ -100,13 +100,15 @@ def reader_options(func):
 @handle_errors
 @creates_corpus
 def import_cmd(paths, fmt, label_map, keep_invalid, annotator, set_name, schema_path, corpus_path, as_json, **reader):
-    """Import brat standoff, CoNLL/IOB2 or a built Hugging Face dataset into the corpus.
+    """Import brat standoff, CoNLL/IOB, CoNLL-U or a built Hugging Face dataset into the corpus.
 
     \b
     Example:
       spanbank import --format brat corpus/gold/ --annotator seed-annotator
       spanbank import --format brat ../shared/eval/gum-news-brat --label-map schema/label-maps/gum.yaml --corpus /tmp/gum
-      spanbank import --format conll train.conll --set gold
+      spanbank import --format brat ann/ --text-dir txt/ --annotator-from-name '_(\\w+)$' --drop-label Discard
+      spanbank import --format conll train.conll --tag-column 4 --group-by doc-id-prefix --set gold
+      spanbank import --format conllu gum.conllu --tag-column MISC:NER --keep-invalid rejects.jsonl
       spanbank import --format hf dist/hf --corpus /tmp/roundtrip
     A document whose normalized text is already in the corpus gets the set attached; others are added.
     A dataset (hf) brings each document's published set (gold or silver) with its provenance.

@@ -48,6 +48,7 @@ OPTIONS = (
                  "name of `# global.columns`, or MISC:KEY (CoNLL-U MISC item KEY=B-PER)."),
     ReaderOption("token-column", "CoNLL: column holding the token (1-based; default 1, CoNLL-U: FORM).", type=int),
     ReaderOption("group-by", "CoNLL: how sentences form documents (default docstart).", choices=GROUPS),
+    ReaderOption("drop-label", "Drop spans with this label, and what hangs on them (repeatable).", multiple=True),
 )
 # prefix -> (opens a new mention even after the same type, closes the mention after this token)
 PREFIXES = {"B": (True, False), "I": (False, False), "S": (True, True), "U": (True, True),
@@ -299,6 +300,10 @@ def _build(doc: _Doc, path: str, sha: str, options: ImportOptions, report: Impor
 def _span(text: str, n: int, mention: tuple[int, int, str, int], path: str, options: ImportOptions,
           report: ImportReport | None) -> Span | None:
     start, end, label, line = mention
+    if label in options.get("drop_label", ()):
+        if report is not None:
+            report.dropped.append(f"{path}:{line}: label {label!r} is dropped (--drop-label)")
+        return None
     try:
         mapped = options.label_map.span_label(label, options.schema)
     except KeyError:

@@ -196,13 +196,14 @@ def test_cli_annotate_writes_silver_and_summary(seed_corpus):
     assert next(seed_corpus.documents()) == doc
 
 
-def test_cli_annotate_usage_and_corpus_errors(tmp_path):
+def test_cli_annotate_usage_and_corpus_errors(seed_corpus, tmp_path):
     runner = CliRunner()
-    bad = runner.invoke(main, ["annotate", "--corpus", str(tmp_path), "--layers", "entity"])
+    bad = runner.invoke(main, ["annotate", "--corpus", str(seed_corpus.path), "--layers", "entity"])
     assert bad.exit_code == 2 and "unknown layer 'entity'" in bad.output
     missing = runner.invoke(main, ["annotate", "--corpus", str(tmp_path / "nothing")])
     assert missing.exit_code == 1
-    assert f"error: {tmp_path / 'nothing'}: no corpus here; run `spanbank ingest ARTICLES` first" in missing.output
+    assert f"error: {tmp_path / 'nothing'}: no corpus here; give the folder holding documents.jsonl with --corpus, " \
+           "or run `spanbank ingest ARTICLES` first" in " ".join(missing.output.split())
 
 
 # --- entities.v1: trimming, junk and consistency rules on tiny texts (real model) ---------------------------------
@@ -272,3 +273,42 @@ def test_looks_like_name(parse, text, label, expected):
     from spanbank.annotate.entities import looks_like_name
 
     assert looks_like_name(parse(text)[:], label) is expected
+
+
+def test_cli_annotate_counts_skipped_documents_and_writes_into_another_set(seed_corpus):
+    """A document with human annotation is skipped (and said so); --into-set annotates it into a machine set."""
+    import json
+
+    from spanbank.model import GOLD
+    from spanbank.schema import load_schema
+    from spanbank.validate import validate
+
+    doc = next(seed_corpus.documents())
+    prov = Provenance("alice", "gold", NOW, "human")
+    start = doc.text.index("Baghdad")
+    gold = AnnotationSet(GOLD, (doc.make_span("g1", start, start + 7, "GPE", "entities", prov),))
+    with seed_corpus.lock():
+        seed_corpus.write([doc.with_set(gold)])
+    runner = CliRunner()
+    result = runner.invoke(main, ["annotate", "--corpus", str(seed_corpus.path), "--layers", "entities"])
+    assert result.exit_code == 0, result.output
+    assert "1 documents: 0 annotated into 'silver' with spanbank.entities.v2, 1 skipped" in result.stderr
+    assert "skipped 1: human annotation in every layer asked (use --into-set silver/NAME" in result.stderr
+    assert SILVER not in next(seed_corpus.documents()).annotations
+    result = runner.invoke(main, ["annotate", "--corpus", str(seed_corpus.path), "--layers", "entities",
+                                  "--into-set", "silver/rules"])
+    assert result.exit_code == 0, result.output
+    assert "1 documents: 1 annotated into 'silver/rules'" in result.stderr
+    after = next(seed_corpus.documents())
+    assert after.annotations[GOLD] == gold
+    machine = after.annotation_set("silver/rules")
+    assert machine.spans and {s.provenance.status for s in machine.spans} == {SILVER}
+    assert validate(seed_corpus, load_schema(), unreleased_ok=True) == []
+    scored = runner.invoke(main, ["evaluate", "--corpus", str(seed_corpus.path), "--pred-set", "silver/rules",
+                                  "--layer", "entities", "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["layers"]["entities"]["levels"]["span"]["exact"]["GPE"]["tp"] == 1
+    bad = runner.invoke(main, ["annotate", "--corpus", str(seed_corpus.path), "--into-set", "gold"])
+    assert bad.exit_code == 2
+    assert "'gold' is a human set name" in bad.output
+    assert next(seed_corpus.documents()) == after

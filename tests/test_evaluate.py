@@ -123,11 +123,52 @@ def test_evaluate_streams_missing_and_extra_documents():
     pred_b = doc("Kadhimi spoke.", silver=aset("silver", [sp("Kadhimi spoke.", "p", "PER", "Kadhimi")]))
     gold_docs = sorted([gold_a, gold_b, extra], key=lambda d: d.id)
     pred_docs = sorted([pred_b, extra], key=lambda d: d.id)
-    r = evaluate(gold_docs, pred_docs, ["entities", "events"])
+    r = evaluate(gold_docs, pred_docs, ["entities", "events"], partial_gold=True)
+    assert r["mode"] == "partial-gold"
     assert row(r, "entities", "span", "exact") == {"tp": 1, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.5,
                                                     "f1": 0.6667}
     assert r["layers"]["entities"]["documents"] == 2
-    assert "events" not in r["layers"]  # no gold events anywhere: the layer is not scored
+    assert "events" not in r["layers"]  # partial gold: no gold events anywhere, the layer is not scored
+    r = evaluate(gold_docs, pred_docs, ["entities", "events"])  # exhaustive: every gold document counts
+    assert r["mode"] == "exhaustive"
+    assert r["layers"]["entities"]["documents"] == 3
+    assert r["layers"]["entities"]["documents_with_gold"] == 2
+    assert r["layers"]["events"]["documents"] == 3
+
+
+def test_evaluate_exhaustive_counts_predictions_where_gold_has_none():
+    """The flattering bug: a document without gold spans hid its false positives."""
+    gold_a = doc("Ghani spoke.", gold=aset("gold", [sp("Ghani spoke.", "g", "PER", "Ghani")]),
+                 silver=aset("silver", [sp("Ghani spoke.", "p", "PER", "Ghani")]))
+    empty = doc("Nobody spoke in Kabul.", silver=aset("silver", [sp("Nobody spoke in Kabul.", "p", "GPE", "Kabul")]))
+    docs = sorted([gold_a, empty], key=lambda d: d.id)
+    exhaustive = evaluate(docs, docs, ["entities"])
+    assert row(exhaustive, "entities", "span", "exact") == {"tp": 1, "fp": 1, "fn": 0, "precision": 0.5,
+                                                             "recall": 1.0, "f1": 0.6667}
+    assert exhaustive["layers"]["entities"]["errors"]["GPE"]["spurious"] == 1
+    partial = evaluate(docs, docs, ["entities"], partial_gold=True)
+    assert row(partial, "entities", "span", "exact")["fp"] == 0
+    assert "exhaustive gold" in render_table(exhaustive) and "partial gold" in render_table(partial)
+
+
+def test_evaluate_error_breakdown_per_label():
+    gold = aset("gold", [sp(TEXT, "g1", "PER", "Ghani"), sp(TEXT, "g2", "PER", "Kadhimi"),
+                         sp(TEXT, "g3", "GPE", "Baghdad"), sp(TEXT, "g4", "TIME", "Monday"),
+                         sp(TEXT, "g5", "ORG", "the government"), sp(TEXT, "g6", "PER", "his")])
+    pred = aset("silver", [sp(TEXT, "p1", "PER", "Ghani met"),  # wrong boundary
+                           sp(TEXT, "p2", "PER", "Kadhimi"),  # correct
+                           sp(TEXT, "p3", "LOC", "Baghdad"),  # wrong type (GPE)
+                           sp(TEXT, "p4", "ORG", "on Monday"),  # wrong both (TIME)
+                           sp(TEXT, "p5", "ORG", "drone")])  # spurious; the government, his: missed
+    d = doc(gold=gold, silver=pred)
+    errors = evaluate([d], [d], ["entities"])["layers"]["entities"]["errors"]
+    zero = dict.fromkeys(("correct", "wrong_type", "wrong_boundary", "wrong_both", "missed", "spurious"), 0)
+    assert errors["PER"] == {**zero, "correct": 1, "wrong_boundary": 1, "missed": 1}
+    assert errors["GPE"] == {**zero, "wrong_type": 1}
+    assert errors["TIME"] == {**zero, "wrong_both": 1}
+    assert errors["ORG"] == {**zero, "missed": 1, "spurious": 1}
+    assert errors["ALL"] == {"correct": 1, "wrong_type": 1, "wrong_boundary": 1, "wrong_both": 1, "missed": 2,
+                             "spurious": 1}
 
 
 def test_evaluate_label_map_collapses_types():
@@ -198,3 +239,104 @@ def test_cli_evaluate_json_and_table(seed_corpus):
     assert res.exit_code == 1
     assert "error: no document has annotations in set 'annotator/nobody' for layers entities, events, attribution" in res.output
     assert open_corpus(seed_corpus.path).count() == 1
+
+
+BIO_GOLD = """-DOCSTART- O
+
+Ghani B-PER
+met O
+Kadhimi B-PER
+in O
+Baghdad B-GPE
+
+Nothing O
+here O
+
+-DOCSTART- O
+
+A O
+quiet O
+day O
+
+Still O
+quiet O
+
+-DOCSTART- O
+
+The B-ORG
+United I-ORG
+Nations I-ORG
+met O
+on O
+Monday B-TIME
+"""
+
+BIO_PRED = """-DOCSTART- O
+
+Ghani B-PER
+met I-PER
+Kadhimi B-PER
+in O
+Baghdad B-LOC
+
+Nothing B-ORG
+here O
+
+-DOCSTART- O
+
+A O
+quiet B-TIME
+day I-TIME
+
+Still O
+quiet O
+
+-DOCSTART- O
+
+The O
+United B-ORG
+Nations I-ORG
+met O
+on O
+Monday B-TIME
+"""
+
+
+def test_cli_evaluate_exhaustive_matches_seqeval_on_bio_with_empty_sentences(tmp_path):
+    """Gold from BIO with sentences and a whole document without entities; predictions there are false positives."""
+    runner = CliRunner()
+    for name, text in (("gold", BIO_GOLD), ("pred", BIO_PRED)):
+        (tmp_path / f"{name}.conll").write_text(text, encoding="utf-8")
+        res = runner.invoke(main, ["import", "--format", "conll", str(tmp_path / f"{name}.conll"), "--set",
+                                   "gold" if name == "gold" else "silver", "--corpus", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["evaluate", "--gold", str(tmp_path / "gold"), "--pred", str(tmp_path / "pred"),
+                               "--layer", "entities", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["mode"] == "exhaustive"
+    assert data["layers"]["entities"]["documents"] == 3
+    sentences = lambda text: [[line.split()[1] for line in block.splitlines() if not line.startswith("-DOCSTART-")]  # noqa: E731
+                              for block in text.split("\n\n") if block.strip() and not block.startswith("-DOCSTART-")]
+    y_true, y_pred = sentences(BIO_GOLD), sentences(BIO_PRED)
+    assert len(y_true) == len(y_pred) == 5
+    exact = data["layers"]["entities"]["levels"]["span"]["exact"]
+    assert exact["ALL"]["f1"] == pytest.approx(f1_score(y_true, y_pred), abs=1e-4)
+    report = classification_report(y_true, y_pred, output_dict=True, zero_division=0)
+    for label in ("PER", "ORG", "GPE", "TIME"):
+        assert exact[label]["f1"] == pytest.approx(report[label]["f1-score"], abs=1e-4), label
+        assert exact[label]["tp"] + exact[label]["fn"] == report[label]["support"]
+    assert exact["ALL"]["fp"] == 5  # Ghani met, Baghdad LOC, Nothing ORG, quiet day TIME, United Nations
+    partial = runner.invoke(main, ["evaluate", "--gold", str(tmp_path / "gold"), "--pred", str(tmp_path / "pred"),
+                                   "--layer", "entities", "--partial-gold"])
+    assert partial.exit_code == 0, partial.output
+    assert "partial gold" in partial.stdout
+    assert "entities     (2 document(s), 2 with gold annotation)" in partial.stdout
+
+
+def test_render_table_says_when_the_predicted_set_is_empty_everywhere():
+    d = doc(gold=aset("gold", [sp(TEXT, "g", "PER", "Ghani")]))
+    result = evaluate([d], [d], ["entities"])
+    assert result["documents_with_pred"] == 0
+    assert ("note: no gold-corpus document has annotations in set 'silver' (annotate skips documents with human "
+            "annotation: `spanbank annotate --into-set silver/NAME`, then --pred-set)") in render_table(result)

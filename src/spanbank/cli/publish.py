@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import SpanbankError
 from ..schema import load_schema
 from ..store import open_corpus
 from ..validate import require_valid
@@ -45,7 +46,10 @@ def build(corpus_path, out, schema_path, ratios, config_path, license_, pretty_n
 
     corpus = open_corpus(corpus_path)
     schema = load_schema(schema_path)
-    split_ratios = publish_mod.parse_ratios(ratios)
+    try:
+        split_ratios = publish_mod.parse_ratios(ratios)
+    except SpanbankError as exc:  # a malformed option value is a usage error (exit 2)
+        raise click.BadParameter(str(exc), param_hint="--ratios") from None
     total = _lines(corpus.documents_path) if console.is_terminal and corpus.exists() else None
     stamp = corpus.stamp()  # the build must read the files that were validated
     with progress_bar("validate", total=total) as advance:

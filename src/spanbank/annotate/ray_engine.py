@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import os
 import pickle
+import re
 import warnings
 from typing import Any, Callable, Iterator, Sequence
 
@@ -158,18 +159,24 @@ def _worker_class(settings: Settings) -> type:
 
 
 def _unwrap(exc: BaseException) -> SpanbankError:
-    """The SpanbankError a worker raised (Ray chains and wraps it), else one naming Ray's error."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
+    """The SpanbankError a worker raised, else one naming Ray's error.
+
+    Ray re-raises a worker's exception as its own types, and the original travels only as text (the
+    remote traceback): the last ``spanbank.errors.X: message`` line there is the worker's own message.
+    """
+    chain, todo = [], [exc]
     while todo:
         cur = todo.pop()
-        if cur is None or id(cur) in seen:
+        if cur is None or any(cur is c for c in chain):
             continue
-        seen.add(id(cur))
-        if isinstance(cur, SpanbankError):
-            return SpanbankError(cur.message, path=cur.path, line=cur.line, offset=cur.offset, value=cur.value,
-                                 allowed=cur.allowed, hint=cur.hint) if type(cur).__module__.startswith("ray") else cur
+        if isinstance(cur, SpanbankError) and not type(cur).__module__.startswith("ray"):
+            return cur
+        chain.append(cur)
         todo += [getattr(cur, "cause", None), cur.__cause__, cur.__context__]
+    text = "\n".join(f"{getattr(c, 'traceback_str', '')}\n{c}" for c in chain)
+    found = re.findall(r"spanbank\.errors\.\w+: (.+)", text)
+    if found:
+        return SpanbankError(found[-1].strip())
     first = str(exc).strip().splitlines()
     return SpanbankError(f"the Ray run failed: {type(exc).__name__}: {first[0] if first else ''}",
                          hint="the corpus is unchanged; see the Ray logs (/tmp/ray/session_latest/logs) for the worker's traceback")

@@ -126,8 +126,9 @@ def test_annotate_ray_actor_killed_mid_run_is_retried(ray_session, big_corpus, l
     assert files(corpus) == local_result[0]
 
 
-def test_cli_annotate_engine_ray(ray_session, seed_corpus):
-    result = CliRunner().invoke(main, ["annotate", "--corpus", str(seed_corpus.path), "--engine", "ray",
+def test_cli_annotate_engine_ray(ray_session, seed_corpus, monkeypatch):
+    monkeypatch.chdir(seed_corpus.path.parent)  # a relative --corpus: the actors run elsewhere
+    result = CliRunner().invoke(main, ["annotate", "--corpus", seed_corpus.path.name, "--engine", "ray",
                                        "--workers", "2", "--batch-size", "4"])
     assert result.exit_code == 0, result.output
     assert ("annotated 1 documents with spanbank.attribution.v2, spanbank.entities.v2, spanbank.events.v2"

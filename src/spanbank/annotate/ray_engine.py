@@ -78,7 +78,8 @@ def annotate_corpus(corpus: Corpus, layers: Sequence[str] = LAYERS, model: str =
 
         read_meta(settings.pre_annotator)  # a changed or missing folder fails here, not in every actor
     report = report if report is not None else AnnotateReport()
-    blocks = [dataclasses.asdict(b) for b in corpus.blocks(batch_size)]
+    here = Corpus(corpus.path.resolve())  # actors do not share the driver's working folder
+    blocks = [dataclasses.asdict(b) for b in here.blocks(batch_size)]
     if not blocks:
         return
     started = _connect(ray, address, workers)

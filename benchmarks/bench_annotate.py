@@ -1,6 +1,7 @@
 """Throughput of ``spanbank annotate`` (all layers) against bare ``nlp.pipe`` in the same run.
 
 Usage:  uv run python benchmarks/bench_annotate.py [N_DOCS] [--processes 1,2] [--batch-size 64]
+        uv run python benchmarks/bench_annotate.py [N_DOCS] --engine ray [--workers 2]   (scripts/bench annotate ...)
 
 Generates N news-like documents by recombining the seed article's sentences (deterministic),
 then for each process count times (a) bare ``nlp.pipe`` over the texts with the same model,
@@ -8,6 +9,12 @@ batch size and process count and (b) ``annotate`` over the same documents, all l
 the stream.  Prints docs/s, words/s, the ratio annotate / bare (target >= 0.8) and the speed-up
 from 1 to 2 processes, and RSS (this process) after each quarter of the stream plus the peak, to
 show memory stays flat as the corpus grows.  Timing is wall clock; run on an idle machine.
+
+``--engine ray``: the same documents written to a temporary corpus, annotated (all layers, stream
+drained, nothing written) by the local engine with ``--workers`` spaCy processes (multiprocess
+``nlp.pipe``) and by the Ray engine with ``--workers`` actors on a local Ray instance of as many CPUs.
+Prints both rates, the ratio Ray / local (goal >= 0.85) with and without Ray's start-up, the peak
+RSS of each worker process (sampled every 0.2 s) and the load average before and after.
 """
 
 from __future__ import annotations
@@ -72,13 +79,85 @@ def full(n: int, sentences: list[str], processes: int, batch: int) -> tuple[floa
     return time.perf_counter() - t0, rss
 
 
+class PeakRss:
+    """Peak RSS (MiB) per descendant process whose command line contains ``marker``, sampled in a thread."""
+
+    def __init__(self, marker: str) -> None:
+        import threading
+
+        self.marker, self.peak, self._stop = marker, {}, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            for proc in psutil.Process().children(recursive=True):
+                try:
+                    if self.marker in " ".join(proc.cmdline()):
+                        self.peak[proc.pid] = max(self.peak.get(proc.pid, 0.0), proc.memory_info().rss / 2**20)
+                except psutil.Error:
+                    continue
+
+    def summary(self) -> str:
+        return ", ".join(f"{m:.0f}" for m in sorted(self.peak.values())) + " MiB" if self.peak else "none seen"
+
+
+def bench_ray(n: int, sentences: list[str], workers: int, batch: int) -> None:
+    import os
+    import tempfile
+
+    from spanbank.annotate.ray_engine import annotate_corpus, import_ray
+    from spanbank.store import open_corpus
+
+    print(f"bench_annotate --engine ray: {n} docs, {workers} workers, batch {batch}, "
+          f"load average {os.getloadavg()[0]:.2f} (machine has {os.cpu_count()} CPUs)")
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = open_corpus(Path(tmp) / "corpus")
+        with corpus.lock():
+            corpus.write(generate(n, sentences))
+        now = "2024-01-01T00:00:00Z"
+        with PeakRss("") as local_mem:  # every child: nlp.pipe's worker processes (Ray is not started yet)
+            t0 = time.perf_counter()
+            local_n = sum(1 for _ in annotate(corpus.documents(), processes=workers, batch_size=batch, now=now))
+            t_local = time.perf_counter() - t0
+        ray = import_ray()
+        t0 = time.perf_counter()
+        ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        t_init = time.perf_counter() - t0
+        try:
+            with PeakRss("AnnotateBlocks") as ray_mem:
+                t0 = time.perf_counter()
+                ray_n = sum(1 for _ in annotate_corpus(corpus, batch_size=batch, now=now, workers=workers))
+                t_ray = time.perf_counter() - t0
+        finally:
+            ray.shutdown()
+    assert local_n == ray_n == n
+    print(f"local  ({workers} processes): {n / t_local:6.2f} docs/s  ({t_local:.1f} s)")
+    print(f"ray    ({workers} actors):    {n / t_ray:6.2f} docs/s  ({t_ray:.1f} s run, + {t_init:.1f} s ray.init)")
+    print(f"ratio ray/local: {t_local / t_ray:.2f} without start-up, {t_local / (t_ray + t_init):.2f} with it (goal >= 0.85)")
+    print(f"peak RSS per worker: local {local_mem.summary()}; ray {ray_mem.summary()}")
+    print(f"driver peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
+          f"load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("n", type=int, nargs="?", default=2000, help="documents (default 2000)")
     ap.add_argument("--processes", default="1,2", help="comma-separated process counts (default 1,2)")
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--engine", choices=["local", "ray"], default="local", help="ray: compare the Ray engine with local")
+    ap.add_argument("--workers", type=int, default=2, help="with --engine ray: CPUs for both engines (default 2)")
     args = ap.parse_args()
     sentences = seed_sentences()
+    if args.engine == "ray":
+        return bench_ray(args.n, sentences, args.workers, args.batch_size)
     nlp.load_model(nlp.DEFAULT_MODEL)
     list(annotate(generate(4, sentences), now="2024-01-01T00:00:00Z"))  # warm up: model, lexicons, schema
     print(f"bench_annotate: {args.n} docs, model {nlp.DEFAULT_MODEL}, batch {args.batch_size}")

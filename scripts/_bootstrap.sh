@@ -10,4 +10,5 @@ if ! command -v uv >/dev/null 2>&1; then
   fi
   export PATH="$ROOT/.tools/bin:$PATH"
 fi
-uv sync --locked --quiet
+# --inexact keeps optional extras that are already installed (scripts/test installs spanbank[ray]).
+uv sync --locked --quiet --inexact ${SPANBANK_EXTRAS:-}

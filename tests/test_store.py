@@ -56,6 +56,17 @@ def test_write_then_documents_round_trip(tmp_path_factory, docs):
     assert (corpus.annotations_path.read_bytes(), corpus.documents_path.read_bytes()) == first
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=st.lists(documents(), max_size=7, unique_by=lambda d: d.id), size=st.integers(1, 3))
+def test_blocks_read_back_every_document_once(tmp_path_factory, docs, size):
+    corpus = open_corpus(tmp_path_factory.mktemp("c"))
+    with corpus.lock():
+        corpus.write(docs)
+    blocks = list(corpus.blocks(size))
+    assert [b.count for b in blocks] == [min(size, len(docs) - i) for i in range(0, len(docs), size)]
+    assert [d for b in blocks for d in b.documents()] == list(corpus.documents())
+
+
 def test_write_failure_leaves_corpus_unchanged(seed_corpus):
     before = seed_corpus.documents_path.read_bytes()
 

@@ -243,6 +243,33 @@ class Corpus:
                 out.append(None)
         return tuple(out)
 
+    def blocks(self, size: int) -> Iterator["Block"]:
+        """The corpus cut into blocks of ``size`` documents, as byte ranges of both files (one streaming pass).
+
+        A block is read back with :meth:`read_block`, by any process that sees the files (an engine
+        that spreads documents over workers ships blocks, not documents).  Valid while the caller
+        holds :meth:`lock` (every write renames new files into place).
+        """
+        ann = _offsets(self.annotations_path)
+        pending = next(ann, None)
+        doc_start = ann_start = n = 0
+        doc_pos = ann_pos = 0
+        for start, end, rec in _offsets(self.documents_path):
+            if n == 0:
+                doc_start, ann_start = start, ann_pos
+            while pending is not None and pending[2].get("doc") == rec.get("id"):
+                ann_pos = pending[1]
+                pending = next(ann, None)
+            doc_pos, n = end, n + 1
+            if n == size:
+                yield Block(str(self.path), doc_start, doc_pos, ann_start, ann_pos, n)
+                n = 0
+        if n:
+            yield Block(str(self.path), doc_start, doc_pos, ann_start, ann_pos, n)
+        if pending is not None:
+            raise CorpusError(f"annotation for document {pending[2].get('doc')!r} has no document, or is out of order",
+                              path=str(self.annotations_path), hint="run `spanbank validate` for the full list")
+
     def ids(self) -> Iterator[str]:
         for _, rec in iter_jsonl(self.documents_path):
             yield rec["id"]
@@ -336,6 +363,64 @@ class Corpus:
         with atomic_files([self.path / n for n in names]) as handles:
             for name, fh in zip(names, handles):
                 fh.write(texts[name].encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Block:
+    """``count`` consecutive documents of the corpus at ``path``: byte ranges ``[start, end)`` of both files."""
+
+    path: str
+    doc_start: int
+    doc_end: int
+    ann_start: int
+    ann_end: int
+    count: int
+
+    def documents(self) -> Iterator[Document]:
+        """The block's documents with their annotation sets, in id order (reads only the block's bytes)."""
+        corpus = Corpus(Path(self.path))
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for rec in _read_range(corpus.annotations_path, self.ann_start, self.ann_end):
+            groups.setdefault(rec.get("doc"), []).append(rec)
+        for rec in _read_range(corpus.documents_path, self.doc_start, self.doc_end):
+            try:
+                yield document_from_records(rec, groups.pop(rec.get("id"), ()))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CorpusError(f"document {rec.get('id')!r} cannot be read: {exc}", path=str(corpus.documents_path),
+                                  offset=self.doc_start, hint="run `spanbank validate` for every problem") from None
+        if groups:
+            raise CorpusError(f"annotation for document {next(iter(groups))!r} has no document, or is out of order",
+                              path=str(corpus.annotations_path), offset=self.ann_start,
+                              hint="run `spanbank validate` for the full list")
+
+
+def _read_range(path: Path, start: int, end: int) -> Iterator[dict[str, Any]]:
+    if start == end:
+        return
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    for raw in data.splitlines():
+        if raw.strip():
+            rec = orjson.loads(raw)
+            yield rec if isinstance(rec, dict) else {}
+
+
+def _offsets(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(start, end, record) of every non-blank line, as byte offsets (bad lines raise like :func:`iter_jsonl`)."""
+    if not path.exists():
+        return
+    pos = 0
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            start, pos = pos, pos + len(raw)
+            if raw.strip():
+                try:
+                    rec = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    raise CorpusError(f"not valid JSON: {exc.msg}", path=str(path), line=lineno,
+                                      hint="restore the file from git or fix the line") from None
+                yield start, pos, rec if isinstance(rec, dict) else {}
 
 
 def _spill(docs: Iterable[Document], spill: IO[bytes], progress: Callable[[int], None] | None) -> list[tuple[str, int]]:

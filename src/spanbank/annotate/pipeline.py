@@ -47,6 +47,18 @@ class AnnotateReport:
     attributions: int = 0
     agents: dict[str, str] = field(default_factory=dict)  # registry name -> detail
 
+    def merge(self, other: "AnnotateReport") -> None:
+        """Add ``other`` (a worker's report on its part of the run) to this one."""
+        self.documents += other.documents
+        for mine, theirs in ((self.annotated, other.annotated), (self.skipped_human, other.skipped_human),
+                             (self.skipped_silver, other.skipped_silver), (self.added, other.added),
+                             (self.documents_skipped, other.documents_skipped)):
+            mine.update(theirs)
+        self.documents_annotated += other.documents_annotated
+        self.events += other.events
+        self.attributions += other.attributions
+        self.agents.update(other.agents)
+
     def as_dict(self) -> dict[str, Any]:
         labels: dict[str, dict[str, int]] = {}
         for (layer, label), n in sorted(self.added.items()):
@@ -70,12 +82,22 @@ def check_layers(layers: Iterable[str]) -> tuple[str, ...]:
     return tuple(lay for lay in LAYERS if lay in wanted)
 
 
-def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: str = DEFAULT_MODEL,
-             processes: int = 1, force: bool = False, progress: Callable[[int], None] | None = None, *,
-             schema: LabelSchema | None = None, batch_size: int = DEFAULT_BATCH, now: str | None = None,
-             report: AnnotateReport | None = None, pre_annotator: str | None = None,
-             into: str = SILVER) -> Iterator[Document]:
-    """Pre-annotate a stream of documents; yields every document (annotated or passed through) in order.
+@dataclass(frozen=True)
+class Settings:
+    """What a run does, independent of where it runs: plain values, so an engine can ship it to its workers."""
+
+    layers: tuple[str, ...]
+    model: str = DEFAULT_MODEL
+    force: bool = False
+    now: str = ""
+    pre_annotator: str | None = None
+    schema: LabelSchema | None = None
+    batch_size: int = DEFAULT_BATCH
+    into: str = SILVER
+
+
+class Stage:
+    """A run's spaCy pipeline and pre-annotators, loaded once per process; :meth:`run` is the stage itself.
 
     ``into``: the machine set written (``silver`` or ``silver/<name>``).  Into ``silver`` a layer is
     skipped where a human set has it; into another machine set, human sets do not stop it (they are
@@ -84,35 +106,54 @@ def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: st
     ``pre_annotator``: a folder written by ``spanbank train``; its pipeline replaces ``model`` and its
     trained layers replace the registry defaults (see :mod:`.trained`).
     """
-    from ..schema import load_schema
 
-    wanted = check_layers(layers)
-    if not is_machine_set(into):
-        raise SpanbankError(f"set {into!r} is a human set; machine annotation goes into silver or silver/<name>",
-                            value=into, hint=f"use e.g. --into-set silver/{into.rsplit('/', 1)[-1]}")
-    schema = schema or load_schema()
-    chosen = dict(DEFAULTS)
-    if pre_annotator is not None:
-        from .trained import use
+    def __init__(self, settings: Settings) -> None:
+        from ..schema import load_schema
 
-        model, trained, _ = use(pre_annotator)
-        chosen.update(trained)
-    pipeline = nlp.load_model(model)
-    annotators = [create(chosen[layer], schema, pipeline) for layer in wanted]
-    detail = nlp.model_info(pipeline)
-    time = now or utc_now()
-    report = report if report is not None else AnnotateReport()
-    report.agents.update({a.name: detail for a in annotators})
-    provenance = {a.name: Provenance(a.name, SILVER, time, "machine", detail) for a in annotators}
-    items = ((doc.text if todo else "", (doc, todo)) for doc in docs
-             for todo in [plan(doc, wanted, force, report, into)])
-    for sdoc, (doc, todo) in nlp.pipe(pipeline, items, batch_size, processes):
-        if todo:
-            doc = apply(doc, sdoc, [a for a in annotators if a.layer in todo], provenance, report, into)
-        report.documents += 1
-        if progress:
-            progress(1)
-        yield doc
+        if not is_machine_set(settings.into):
+            raise SpanbankError(f"set {settings.into!r} is a human set; machine annotation goes into silver or "
+                                "silver/<name>", value=settings.into,
+                                hint=f"use e.g. --into-set silver/{settings.into.rsplit('/', 1)[-1]}")
+        self.settings = settings
+        schema = settings.schema or load_schema()
+        model, chosen = settings.model, dict(DEFAULTS)
+        if settings.pre_annotator is not None:
+            from .trained import use
+
+            model, trained, _ = use(settings.pre_annotator)
+            chosen.update(trained)
+        self.pipeline = nlp.load_model(model)
+        self.annotators = [create(chosen[layer], schema, self.pipeline) for layer in settings.layers]
+        self.detail = nlp.model_info(self.pipeline)
+        time = settings.now or utc_now()
+        self.provenance = {a.name: Provenance(a.name, SILVER, time, "machine", self.detail) for a in self.annotators}
+
+    def run(self, docs: Iterable[Document], report: AnnotateReport, processes: int = 1,
+            progress: Callable[[int], None] | None = None) -> Iterator[Document]:
+        """Pre-annotate ``docs`` (a stream, or one batch): every document comes out, in input order."""
+        wanted, force, into = self.settings.layers, self.settings.force, self.settings.into
+        report.agents.update({a.name: self.detail for a in self.annotators})
+        items = ((doc.text if todo else "", (doc, todo)) for doc in docs for todo in [plan(doc, wanted, force, report, into)])
+        for sdoc, (doc, todo) in nlp.pipe(self.pipeline, items, self.settings.batch_size, processes):
+            if todo:
+                doc = apply(doc, sdoc, [a for a in self.annotators if a.layer in todo], self.provenance, report, into)
+            report.documents += 1
+            if progress:
+                progress(1)
+            yield doc
+
+
+def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: str = DEFAULT_MODEL,
+             processes: int = 1, force: bool = False, progress: Callable[[int], None] | None = None, *,
+             schema: LabelSchema | None = None, batch_size: int = DEFAULT_BATCH, now: str | None = None,
+             report: AnnotateReport | None = None, pre_annotator: str | None = None,
+             into: str = SILVER) -> Iterator[Document]:
+    """Pre-annotate a stream of documents in this process (``processes`` spaCy workers); yields every
+    document (annotated or passed through) in order.  See :class:`Stage`; the Ray engine runs the same
+    stage over blocks of documents (:mod:`.ray_engine`).
+    """
+    settings = Settings(check_layers(layers), model, force, now or utc_now(), pre_annotator, schema, batch_size, into)
+    yield from Stage(settings).run(docs, report if report is not None else AnnotateReport(), processes, progress)
 
 
 def plan(doc: Document, layers: Sequence[str], force: bool, report: AnnotateReport,

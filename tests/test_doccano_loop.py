@@ -143,3 +143,42 @@ def test_run_loop_twice_second_run_changes_nothing(client, schema, doccano_serve
     assert "refresh-silver: 0 example(s) refreshed with the current silver, 0 kept because a human touched them, " \
            "4 unchanged" in second.output
     assert snapshot() == before
+
+
+def test_run_loop_accepts_a_better_model_and_refreshes_only_untouched_examples(client, schema, doccano_server,
+                                                                                 tmp_path, monkeypatch):
+    from test_train import make_corpus as gold_corpus, synthetic_doc
+
+    import random
+
+    monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
+    corpus = gold_corpus(tmp_path / "c")  # 24 documents with gold PER/GPE/VEH/WEA: the rules never say VEH
+    rng = random.Random(7)
+    fresh = [synthetic_doc(rng, 3).without_sets() for _ in range(3)]
+    with corpus.lock():
+        corpus.write(sorted([*corpus.documents(), *fresh], key=lambda d: d.id))
+    assert CliRunner().invoke(main, ["annotate", "--corpus", str(corpus.path)]).exit_code == 0
+    project, pid = (p := new_project(client, schema)), p["id"]
+    sync.push(client, project, corpus, state=doccano_server.state)
+    examples = {ex["meta"]["spanbank_id"]: ex["id"] for ex in client.examples(pid)}
+    touched, untouched = fresh[0].id, [d.id for d in fresh[1:]]
+    with annotator(client, doccano_server, project, f"acc{time.time_ns() % 10**6}") as ann:
+        ann.toggle_confirmed(pid, examples[touched])
+    kept = server_labels(client, project, examples[touched])
+    args = ["run", "--loop", "--corpus", str(corpus.path), "--project", project["name"], "--models",
+            str(tmp_path / "models"), "--epochs", "6"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "is now the current pre-annotator" in first.output
+    assert "refresh-silver: 2 example(s) refreshed with the current silver" in first.output
+    assert server_labels(client, project, examples[touched]) == kept
+    names = {t["id"]: t["text"] for t in client.label_types(pid, "span")}
+    assert all("VEH" in {names[s["label"]] for s in client.spans(pid, examples[d])} for d in untouched)
+    agents = {s.provenance.agent for d in corpus.documents() if d.id in untouched for s in d.annotations["silver"].spans}
+    assert any(a.startswith("spanbank.trained.entities@") for a in agents)
+    before = ((corpus.path / "annotations.jsonl").read_bytes(), [server_labels(client, project, e) for e in examples.values()])
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0, second.output
+    assert "already trained on these human labels (accepted" in second.output
+    assert ((corpus.path / "annotations.jsonl").read_bytes(),
+            [server_labels(client, project, e) for e in examples.values()]) == before

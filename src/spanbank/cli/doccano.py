@@ -116,11 +116,11 @@ def setup(project_name: str, schema_path: Path | None, as_json: bool) -> None:
 @click.option("--chunk-size", type=click.IntRange(1), default=sync.DEFAULT_CHUNK, show_default=True)
 @click.option("--order", type=click.Choice(sync.ORDERS), default="corpus", show_default=True,
               help="Upload order of new documents (Doccano lists examples in upload order).  'uncertainty': "
-                   "least-confident first.  Confidence: the mean score of a trained pre-annotator's events and "
-                   "attributions (its spancat scores), capped by a heuristic for every pre-annotator: 1 minus the "
-                   "mean of the doubt rates that apply - entity strings given more than one type, CUE spans "
-                   "without an attribution, events without arguments, quoted passages (3+ words) no CONTENT "
-                   "covers.  Documents with gold come last (confidence 1).")
+                   "least-confident first.  Confidence (heuristic, every pre-annotator): 1 minus the mean of the "
+                   "doubt rates that apply - entity strings given more than one type, CUE spans without an "
+                   "attribution, events without arguments, quoted passages (3+ words) no CONTENT covers; where a "
+                   "trained pre-annotator made the silver, the smaller of that and the mean spancat score of its "
+                   "events and attributions.  Documents with gold come last (confidence 1).")
 @click.option("--refresh-silver", is_flag=True,
               help="Also replace the pre-annotations of examples already on the server with the current silver, "
                    "for every example no human touched (no label by another account than the pushing one, not "

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from spanbank.annotate import annotate
 from spanbank.annotate.trained import META_FILE, PIPELINE_DIR, read_meta
 from spanbank.cli import main
+from spanbank.annotate.registry import DEFAULTS
 from spanbank.errors import TrainError
 from spanbank.model import GOLD, SILVER, AnnotationSet, Attribution, Document, Event, Provenance, document_id
 from spanbank.publish import split_of
@@ -178,7 +179,7 @@ def test_annotate_with_trained_names_it_in_provenance_and_manifest(vehicle_model
     result = CliRunner().invoke(main, ["annotate", "--corpus", str(target.path), "--layers", "entities", "--force"])
     assert result.exit_code == 0, result.output
     agents = {s.provenance.agent for d in target.documents() for s in d.annotation_set(SILVER).spans}
-    assert agents == {"spanbank.entities.v1"}
+    assert agents == {DEFAULTS["entities"]}  # the registry default (spanbank.entities.v2 since the rules' v2)
 
 
 def test_train_gate_refuses_a_worse_model(tmp_path):

@@ -179,7 +179,7 @@ def test_annotate_with_trained_names_it_in_provenance_and_manifest(vehicle_model
     result = CliRunner().invoke(main, ["annotate", "--corpus", str(target.path), "--layers", "entities", "--force"])
     assert result.exit_code == 0, result.output
     agents = {s.provenance.agent for d in target.documents() for s in d.annotation_set(SILVER).spans}
-    assert agents == {DEFAULTS["entities"]}
+    assert agents == {DEFAULTS["entities"]}  # the registry default (spanbank.entities.v2 since the rules' v2)
 
 
 def test_train_gate_refuses_a_worse_model(tmp_path):

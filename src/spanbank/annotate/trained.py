@@ -16,7 +16,9 @@ folder's pipeline, whose other components are the base model's).
   then ``spanbank.entities.v2``'s document-level consistency (majority label per name first, surnames
   only of person-like names, other exact mentions of a name tagged), which keeps every extent;
 * events: trigger spans from the ``spancat`` (highest score first, no overlaps), each with
-  ``spanbank.events.v1``'s argument attachment from the parse;
+  ``spanbank.events.v1``'s argument attachment from the parse; the event's provenance detail ends with
+  ``; score=<trigger score>`` (an attribution's with its cue's score), which ``spanbank.confidence``
+  reads for ``doccano push --order uncertainty``;
 * attribution: CUE spans from the ``spancat``; CONTENT from ``spanbank.attribution.v1``'s parse rule
   for that cue; SOURCE the learned SOURCE span holding the rule's source head, else the nearest
   learned SOURCE in the sentence, else the rule's source.
@@ -26,9 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..confidence import score_detail
 from ..errors import TrainError
 from ..model import LabelSchema, Provenance, trained_agent
 from .attribution import ATTACHED_DEPS, AttributionAnnotator, _bounds, _Found
@@ -82,16 +86,23 @@ def use(folder: str | Path) -> tuple[str, dict[str, str], dict[str, Any]]:
     return str(Path(folder) / PIPELINE_DIR), chosen, meta
 
 
-def _ranked(group: Any) -> list[Any]:
-    """Spans of a spancat group, highest score first, without overlaps."""
+def _ranked(group: Any) -> list[tuple[Any, float | None]]:
+    """(span, its score) of a spancat group, highest score first, without overlaps; in text order."""
     scores = group.attrs.get("scores")
-    order = sorted(range(len(group)), key=lambda i: (-float(scores[i].max()) if scores is not None else 0, i))
-    chosen: list[Any] = []
+    score = (lambda i: float(scores[i].max())) if scores is not None else (lambda i: None)  # noqa: E731
+    order = sorted(range(len(group)), key=lambda i: (-(score(i) or 0.0), i))
+    chosen: list[tuple[Any, float | None]] = []
     for i in order:
         span = group[i]
-        if all(span.end <= c.start or span.start >= c.end for c in chosen):
-            chosen.append(span)
-    return sorted(chosen, key=lambda s: s.start)
+        if all(span.end <= c.start or span.start >= c.end for c, _ in chosen):
+            chosen.append((span, score(i)))
+    return sorted(chosen, key=lambda pair: pair[0].start)
+
+
+def _scored(provenance: Provenance, score: float | None) -> Provenance:
+    """The provenance of an event or attribution with its component's score in the detail
+    (read by :mod:`spanbank.confidence`; span provenance stays as it is: the manifest reads it)."""
+    return provenance if score is None else replace(provenance, detail=score_detail(provenance.detail, score))
 
 
 class TrainedEntities:
@@ -124,7 +135,7 @@ class TrainedEvents:
 
         ctx = _Context(parsed, provenance, self.rules.nominals)
         out = Output()
-        for span in _ranked(parsed.sdoc.spans.get(SPANS_KEY["events"], [])):
+        for span, score in _ranked(parsed.sdoc.spans.get(SPANS_KEY["events"], [])):
             event_type = self.schema.event_type(span.label_)
             if event_type is None:
                 continue
@@ -132,7 +143,7 @@ class TrainedEvents:
             trigger = parsed.doc.make_span(span_id("t", a, b), a, b, span.label_, "events", provenance)
             out.spans.append(trigger)
             args = self.rules.arguments(span.root, event_type, ctx)
-            out.events.append(Event(span_id("ev", a, b), trigger.id, span.label_, args, provenance))
+            out.events.append(Event(span_id("ev", a, b), trigger.id, span.label_, args, _scored(provenance, score)))
         out.spans.extend(ctx.created.values())
         return out
 
@@ -146,16 +157,21 @@ class TrainedAttribution:
     def __call__(self, parsed: Parsed, provenance: Provenance) -> Output:
         sdoc = parsed.sdoc
         learned = _ranked(sdoc.spans.get(SPANS_KEY["attribution"], []))
-        sources = [(s.start, s.end) for s in learned if s.label_ == "SOURCE"]
+        sources = [(s.start, s.end) for s, _ in learned if s.label_ == "SOURCE"]
+        cue_scores = {(s.start_char, s.end_char): score for s, score in learned if s.label_ == "CUE"}
         found = []
-        for cue in (s for s in learned if s.label_ == "CUE"):
+        for cue in (s for s, _ in learned if s.label_ == "CUE"):
             hit = self._content(sdoc, cue)
             if hit is None:
                 continue
             hit.source = _pick_source(sdoc, cue, sources, hit.source)
             if hit.source is not None:
                 found.append(hit)
-        return self.rules._build(parsed, provenance, found)
+        out = self.rules._build(parsed, provenance, found)
+        cues = {s.id: (s.start, s.end) for s in out.spans}
+        out.attributions = [replace(a, provenance=_scored(a.provenance, cue_scores.get(cues.get(a.cue))))
+                            for a in out.attributions]
+        return out
 
     def _content(self, sdoc: Any, cue: Any) -> _Found | None:
         """The parse rule's attribution for a learned cue (content and rule source), any lemma."""

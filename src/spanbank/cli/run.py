@@ -9,7 +9,7 @@ import click
 
 from ..doccano import server
 from ..store import open_corpus
-from .common import creates_corpus, corpus_option, handle_errors, say
+from .common import creates_corpus, corpus_option, handle_errors, progress_bar, say
 
 
 @click.command("run")
@@ -19,32 +19,47 @@ from .common import creates_corpus, corpus_option, handle_errors, say
 @click.option("--project", "project_name", default="spanbank", show_default=True, envvar="SPANBANK_DOCCANO_PROJECT")
 @click.option("--no-serve", is_flag=True, help="Stop the local Doccano server at the end.")
 @click.option("--no-git", is_flag=True, help="Release without committing and tagging in git.")
+@click.option("--loop", is_flag=True,
+              help="Run the correction loop instead: doccano pull -> train -> annotate -> doccano push --refresh-silver.")
+@click.option("--layers", default="entities", show_default=True, help="--loop: the layers to train.")
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=Path("models"),
+              show_default=True, help="--loop: where trained pre-annotators (round-<hash>/) and the 'current' marker live.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="--loop: training epochs (default: train's).")
 @click.pass_context
 @handle_errors
 @creates_corpus
-def run(ctx, seeds, corpus_path, out, project_name, no_serve, no_git):
+def run(ctx, seeds, corpus_path, out, project_name, no_serve, no_git, loop, layers, models_path, epochs):
     """Ingest, pre-annotate, validate, sync with Doccano, release, build and check the dataset.
 
     \b
     Example:
       spanbank run                 # what scripts/run does
       spanbank run --no-serve      # stop the local Doccano server afterwards
+      spanbank run --loop --layers entities,events   # learn from the annotators' corrections
     Uses DOCCANO_URL (+ credentials) when set, else starts a local server on 127.0.0.1.
     Every step is idempotent: re-running changes nothing that is already done.
+
+    \b
+    --loop: pull the annotators' labels; train on the human sets unless these exact labels were
+    trained on before (MODELS/round-<hash>/ accepted, or .refused.json); a model the gate refuses
+    is a normal outcome: the current pre-annotator stays (MODELS/current, else the rule-based ones);
+    annotate (with --force and the new pre-annotator when one was accepted, else only what lacks
+    silver); push new documents least-confident first and refresh the silver of the examples no
+    human touched.  A second run with no new human labels changes nothing.
     """
     commands = ctx.parent.command.commands
 
     def step(name: str, *args: str) -> None:
         _invoke(commands, name, *args)
 
+    if loop:
+        _ensure_server()
+        _loop(step, corpus_path, project_name, layers, models_path, epochs)
+        return
     step("ingest", str(seeds), "--corpus", str(corpus_path))
     step("annotate", "--corpus", str(corpus_path))
     step("validate", "--corpus", str(corpus_path), "--allow-unreleased")
-    remote = bool(os.environ.get("DOCCANO_URL"))
-    if not remote:
-        info = server.ensure_up(progress=say)
-        if info.new_password:
-            say(f"Doccano admin password (shown once; kept in {info.password_file}): {info.new_password}")
+    remote = _ensure_server()
     step("doccano", "setup", "--project", project_name)
     step("doccano", "push", "--corpus", str(corpus_path), "--project", project_name)
     step("doccano", "pull", "--corpus", str(corpus_path), "--project", project_name)
@@ -60,6 +75,62 @@ def run(ctx, seeds, corpus_path, out, project_name, no_serve, no_git):
     if no_serve and not remote:
         server.stop()
         say("local Doccano server stopped (--no-serve)")
+
+
+def _ensure_server() -> bool:
+    """Start the local server unless DOCCANO_URL names a remote one; whether it is remote."""
+    if os.environ.get("DOCCANO_URL"):
+        return True
+    info = server.ensure_up(progress=say)
+    if info.new_password:
+        say(f"Doccano admin password (shown once; kept in {info.password_file}): {info.new_password}")
+    return False
+
+
+def _loop(step, corpus_path: Path, project_name: str, layers: str, models_path: Path, epochs: int | None) -> None:
+    """pull -> train (gated; skipped for labels already learned from) -> annotate -> push --refresh-silver."""
+    from ..annotate import check_layers
+    from ..loop import Models, human_key
+
+    wanted = check_layers(layers.split(","))
+    step("doccano", "pull", "--corpus", str(corpus_path), "--project", project_name)
+    corpus, models = open_corpus(corpus_path), Models(models_path)
+    key, new_model = human_key(corpus, wanted), None
+    say(f"\n== train ({', '.join(wanted)})")
+    if key is None:
+        say("no human annotation of these layers yet: nothing to learn from; keeping the current pre-annotator")
+    elif models.seen(key):
+        say(f"already trained on these human labels ({models.seen(key)}: "
+            f"{models.round_dir(key) if models.seen(key) == 'accepted' else models.refused_file(key)}); not retrained")
+    else:
+        new_model = _train_round(corpus, wanted, models, key, epochs)
+    current = models.current()
+    say(f"pre-annotator in use: {current or 'the rule-based pre-annotators'}")
+    args = ["--corpus", str(corpus_path), *(["--pre-annotator", str(current)] if current else [])]
+    step("annotate", *args, *(["--force"] if new_model else []))
+    step("doccano", "push", "--corpus", str(corpus_path), "--project", project_name, "--order", "uncertainty",
+         "--refresh-silver")
+
+
+def _train_round(corpus, layers, models, key: str, epochs: int | None) -> Path | None:
+    """Train on the current human labels; the accepted folder becomes current (None when the gate refuses)."""
+    from ..train import train
+
+    out = models.round_dir(key)
+    with progress_bar("training (epochs x layers)") as advance:
+        result = train(corpus, layers, out, epochs=epochs,
+                       progress=lambda stage, done, total: advance(1) if stage == "training" else None)
+    for layer, g in result.meta.get("gate", {}).items():
+        say(f"{layer}: " + (g["reason"] if not g["documents"] else
+                            f"current {g['current_f1']:.3f}, trained {g['trained_f1']:.3f} on {g['documents']} dev documents"))
+    if not result.written:
+        models.record_refusal(key, result.meta.get("gate", {}))
+        say(f"the gate refused the trained model (not better on dev); keeping the current pre-annotator "
+            f"(recorded in {models.refused_file(key)})")
+        return None
+    models.set_current(out)
+    say(f"accepted: {out} is now the current pre-annotator")
+    return out
 
 
 def _invoke(commands: dict, name: str, *args: str) -> None:

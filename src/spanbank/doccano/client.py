@@ -238,8 +238,15 @@ class DoccanoClient:
         return self.request("POST", f"/v1/projects/{project_id}/examples/{example_id}/relations",
                             json={"from_id": from_id, "to_id": to_id, "type": type_id})
 
-    def delete_span(self, project_id: int, example_id: int, span_id: int) -> None:
-        self.request("DELETE", f"/v1/projects/{project_id}/examples/{example_id}/spans/{span_id}")
+    def delete_span(self, project_id: int, example_id: int, span_id: int, *, missing_ok: bool = False) -> None:
+        """Delete one span (its relations go with it: Doccano cascades).  ``missing_ok``: a span already gone
+        (e.g. a retried DELETE whose first attempt worked) is not an error."""
+        self.request("DELETE", f"/v1/projects/{project_id}/examples/{example_id}/spans/{span_id}",
+                     expect=(200, 204, 404) if missing_ok else (200, 204))
+
+    def update_example_meta(self, project_id: int, example_id: int, meta: dict) -> dict:
+        """Replace an example's meta (a PATCH of the ``meta`` field only; the text is never sent)."""
+        return self.request("PATCH", f"/v1/projects/{project_id}/examples/{example_id}", json={"meta": meta})
 
     def toggle_confirmed(self, project_id: int, example_id: int) -> dict:
         """Confirm an example as the logged-in user (calling it again un-confirms)."""

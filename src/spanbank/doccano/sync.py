@@ -28,11 +28,13 @@ from typing import Any, Iterator
 import orjson
 from filelock import FileLock, Timeout
 
+from ..confidence import document_confidence
 from ..errors import SyncError
 from ..model import LabelSchema
 from ..schema import load_schema, render_guidelines
 from ..store import Corpus, atomic_writer
 from ..validate import require_valid
+from . import refresh
 from .client import DoccanoClient
 from .pull import DETAIL_PREFIX, REJECTS, RESOLVED, PullReport, annotator_sets, pull, pulled_set
 from .rows import (
@@ -49,6 +51,8 @@ from .rows import (
 )
 from .server import open_private, private_dir
 
+ORDERS = ("corpus", "uncertainty")
+ORDER_REPORTED = 20  # how many of the first uploaded ids the report lists
 DEFAULT_CHUNK = 10_000  # documents per import task (~28 MB of JSONL for 2.8 KB documents)
 LEAD_CHUNK = 500  # the first chunk: small, so the server starts importing while the rest is built
 
@@ -154,6 +158,8 @@ class PushReport:
     chunks: int = 0
     reconciled: bool = False
     worker_note: str | None = None  # the task worker was busy (alive) when the push started
+    order: list[str] = field(default_factory=list)  # --order uncertainty: the first uploaded ids, least confident first
+    refresh: dict[str, Any] | None = None  # --refresh-silver: refresh.RefreshReport as a dict
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -224,7 +230,8 @@ def reconcile(client: DoccanoClient, project_id: int) -> tuple[dict[str, str], i
 
 
 def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, schema: LabelSchema | None = None,
-         chunk_size: int = DEFAULT_CHUNK, progress: Progress = None, task_timeout: float = 1800.0) -> PushReport:
+         chunk_size: int = DEFAULT_CHUNK, progress: Progress = None, task_timeout: float = 1800.0,
+         order: str = "corpus", refresh_silver: bool = False) -> PushReport:
     """Bulk-import every document not yet on the server, in chunks, resumably.  Idempotent.
 
     Refuses a corpus that does not validate against ``schema`` (default: the project's schema file),
@@ -234,7 +241,14 @@ def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, s
     go one at a time, each journalled before its upload and count-checked after it.  The first chunk is
     small (``LEAD_CHUNK``) so the server starts early; the others have ``chunk_size`` documents.  Chunk
     files live in ``.push-<key>/`` of the state folder, removed at the start (a killed push's) and end.
+
+    ``order``: ``corpus`` (id order) or ``uncertainty`` (least-confident first, by
+    :func:`spanbank.confidence.document_confidence`; Doccano lists examples in upload order).
+    ``refresh_silver``: afterwards, replace the pre-annotations of the examples no human touched with the
+    current silver (:mod:`.refresh`; counts in ``report.refresh``).
     """
+    if order not in ORDERS:
+        raise SyncError(f"unknown push order {order!r}", value=order, allowed=list(ORDERS))
     private_dir(state)
     pid = project["id"]
     journal = journal_path(state, client, project)
@@ -250,7 +264,7 @@ def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, s
             known, report.duplicates_removed = reconcile(client, pid)
             _journal_reset(journal, known)
             report.reconciled = True
-        builder = _ChunkBuilder(corpus, dict(known), client.me()["username"], tmp, chunk_size, report)
+        builder = _ChunkBuilder(corpus, dict(known), client.me()["username"], tmp, chunk_size, report, order)
         background.submit(builder.run, background.stop)
         report.worker_note = client.worker_note(worker.result())
         valid.result()  # refuses an invalid corpus before the first upload; the first chunk was built meanwhile
@@ -260,6 +274,14 @@ def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, s
             if chunk.path is not None:
                 _send_chunk(client, pid, chunk.path, chunk.batch, journal, known, report, task_timeout, progress)
                 chunk.path.unlink()
+        if refresh_silver:
+            refreshed = refresh.refresh_silver(client, project, corpus)
+            report.refresh = refreshed.as_dict()
+            if refreshed.refreshed:  # the journal's revisions follow the server's
+                done = set(refreshed.refreshed)
+                revs = {doc.id: revision(doc) for doc in corpus.documents() if doc.id in done}
+                _journal_append(journal, {"begin": "refresh", "docs": revs})
+                _journal_append(journal, {"done": "refresh"})
     return report
 
 
@@ -321,8 +343,9 @@ class _ChunkBuilder:
     """
 
     def __init__(self, corpus: Corpus, known: dict[str, str], pusher: str, folder: Path, chunk_size: int,
-                 report: PushReport) -> None:
+                 report: PushReport, order: str = "corpus") -> None:
         self.corpus, self.known, self.pusher, self.folder, self.report = corpus, known, pusher, folder, report
+        self.order = order
         self.sizes = [min(LEAD_CHUNK, chunk_size), chunk_size]
         self.ready: queue.Queue[_Chunk | BaseException | None] = queue.Queue(maxsize=1)
 
@@ -341,21 +364,21 @@ class _ChunkBuilder:
 
     def _build(self, stop: threading.Event) -> None:
         skipped, number, out, batch = 0, 0, None, {}
-        for doc in self.corpus.documents():
+        rows = self._rows() if self.order == "corpus" else self._rows_by_confidence()
+        for doc_id, row in rows:
             if stop.is_set():
                 return
-            row = payload(doc, self.pusher)
-            if doc.id in self.known:
+            if doc_id in self.known:
                 skipped += 1
                 self.report.already_on_server += 1
-                if self.known[doc.id] != row["spanbank_rev"]:
-                    self.report.changed_since_push.append(doc.id)
+                if self.known[doc_id] != row["spanbank_rev"]:
+                    self.report.changed_since_push.append(doc_id)
                 continue
             if out is None:
                 path = self.folder / f"chunk-{number}.jsonl"
                 out = path.open("wb")
             out.write(orjson.dumps(row) + b"\n")
-            batch[doc.id] = row["spanbank_rev"]
+            batch[doc_id] = row["spanbank_rev"]
             if len(batch) >= self.sizes[min(number, 1)]:
                 out.close()
                 self._hand_over(_Chunk(skipped, path, batch), stop)
@@ -366,6 +389,28 @@ class _ChunkBuilder:
         elif skipped:
             self._hand_over(_Chunk(skipped), stop)
         self._hand_over(None, stop)
+
+    def _rows(self) -> Iterator[tuple[str, dict]]:
+        for doc in self.corpus.documents():
+            yield doc.id, payload(doc, self.pusher)
+
+    def _rows_by_confidence(self) -> Iterator[tuple[str, dict]]:
+        """Documents already on the server as they come, then the others least-confident first (ties: id
+        order); their rows wait in a spill file of the chunk folder, only (confidence, offset) in memory."""
+        index: list[tuple[float, int, int, str]] = []
+        with (self.folder / "by-confidence.jsonl").open("w+b") as spill:
+            for doc in self.corpus.documents():
+                row = payload(doc, self.pusher)
+                if doc.id in self.known:
+                    yield doc.id, row
+                    continue
+                index.append((document_confidence(doc).value, len(index), spill.tell(), doc.id))
+                spill.write(orjson.dumps(row) + b"\n")
+            index.sort()
+            self.report.order = [doc_id for *_, doc_id in index[:ORDER_REPORTED]]
+            for _, _, offset, doc_id in index:
+                spill.seek(offset)
+                yield doc_id, orjson.loads(spill.readline())
 
     def _hand_over(self, item: _Chunk | BaseException | None, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -131,8 +131,8 @@ def test_cli_annotate_engine_ray(ray_session, seed_corpus, monkeypatch):
     result = CliRunner().invoke(main, ["annotate", "--corpus", seed_corpus.path.name, "--engine", "ray",
                                        "--workers", "2", "--batch-size", "4"])
     assert result.exit_code == 0, result.output
-    assert ("annotated 1 documents with spanbank.attribution.v2, spanbank.entities.v2, spanbank.events.v2"
-            in result.stderr)
+    assert ("1 documents: 1 annotated into 'silver' with spanbank.attribution.v2, spanbank.entities.v2, "
+            "spanbank.events.v2, 0 skipped" in result.stderr)
     assert "entities: 48 spans added" in result.stdout
     silver = next(seed_corpus.documents()).annotation_set(SILVER)
     assert len([s for s in silver.spans if s.layer == "entities"]) == 48 and silver.events and silver.attributions

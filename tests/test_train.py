@@ -284,3 +284,18 @@ def test_train_events_and_attribution_feed_the_rules(tmp_path):
     # the argument attachment is the rules' (a TIME mention governed by the trigger is its Time)
     (ev,) = [e for e in silver.events if silver.span(e.trigger).text == "bombed"]
     assert ("Time", "overnight") in {(a.role, silver.span(a.span).text) for a in ev.arguments}
+
+
+def test_train_gate_compares_against_the_trained_pre_annotator_in_use(vehicle_model, tmp_path):
+    """Retraining the same labels beats the rules but not the model already in use: the gate refuses."""
+    corpus, model, first, _ = vehicle_model
+    assert first.exit_code == 0 and json.loads(first.stdout)["gate"]["entities"]["better"]
+    out = tmp_path / "again"
+    result = CliRunner().invoke(main, ["train", "--corpus", str(corpus.path), "--layers", "entities", "--out",
+                                       str(out), "--epochs", "6", "--current", str(model), "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    gate = report["gate"]["entities"]
+    assert report["gate_against"] == str(model) and not gate["better"]
+    assert gate["current_f1"] == gate["trained_f1"] > json.loads(first.stdout)["gate"]["entities"]["current_f1"]
+    assert not out.exists()

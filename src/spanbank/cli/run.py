@@ -118,7 +118,7 @@ def _train_round(corpus, layers, models, key: str, epochs: int | None) -> Path |
 
     out = models.round_dir(key)
     with progress_bar("training (epochs x layers)") as advance:
-        result = train(corpus, layers, out, epochs=epochs,
+        result = train(corpus, layers, out, epochs=epochs, current=models.current(),
                        progress=lambda stage, done, total: advance(1) if stage == "training" else None)
     for layer, g in result.meta.get("gate", {}).items():
         say(f"{layer}: " + (g["reason"] if not g["documents"] else

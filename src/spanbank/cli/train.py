@@ -25,11 +25,13 @@ from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json
 @click.option("--partial-gold", is_flag=True,
               help="The gold marks only some mentions (e.g. GUM): where it is silent, the base model's own "
                    "entities stay targets instead of being taught as 'no entity'.")
+@click.option("--current", "current", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="The trained pre-annotator in use, which the new one must beat on dev (default: the rule-based ones).")
 @click.option("--force", is_flag=True, help="Write DIR even when the trained model is not better (and replace an existing DIR).")
 @json_option
 @handle_errors
 def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, seed: int, epochs: int | None,
-                  partial_gold: bool, force: bool, as_json: bool) -> None:
+                  partial_gold: bool, current: Path | None, force: bool, as_json: bool) -> None:
     """Train pre-annotators on the corpus's human sets; write DIR only when they beat the current ones on dev gold.
 
     \b
@@ -55,7 +57,7 @@ def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, s
             elif done == 0:
                 say(f"{stage} ...")
         result = train(corpus, wanted, out, base=base, seed=seed, force=force, partial_gold=partial_gold,
-                       epochs=epochs, progress=progress)
+                       epochs=epochs, progress=progress, current=current)
     if as_json:
         emit_json(result.as_dict())
     else:

@@ -57,8 +57,13 @@ class TrainResult:
 
 def train(corpus: Corpus, layers: Sequence[str], out: str | Path, *, base: str | None = None, seed: int = 0,
           force: bool = False, partial_gold: bool = False, epochs: int | None = None, dev_ratio: float = DEV_RATIO,
-          schema: LabelSchema | None = None, progress: Progress | None = None) -> TrainResult:
-    """Train, gate and (when better, or ``force``) write a trained pre-annotator folder at ``out``."""
+          schema: LabelSchema | None = None, progress: Progress | None = None,
+          current: str | Path | None = None) -> TrainResult:
+    """Train, gate and (when better, or ``force``) write a trained pre-annotator folder at ``out``.
+
+    ``current``: the trained pre-annotator folder in use, which the new one must beat (default: the
+    registry's rule-based pre-annotators on the base model).
+    """
     from .. import nlp
     from ..schema import load_schema
     from .fit import Settings
@@ -78,7 +83,7 @@ def train(corpus: Corpus, layers: Sequence[str], out: str | Path, *, base: str |
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        meta = _train_into(tmp, corpus, data, layers, schema, settings, progress)
+        meta = _train_into(tmp, corpus, data, layers, schema, settings, progress, current)
         better = all(meta["gate"][lay]["better"] for lay in layers)
         if better or force:
             _replace(tmp, out)
@@ -88,13 +93,14 @@ def train(corpus: Corpus, layers: Sequence[str], out: str | Path, *, base: str |
 
 
 def _train_into(tmp: Path, corpus: Corpus, data: TrainingData, layers: Sequence[str], schema: LabelSchema,
-                settings: Any, progress: Progress | None) -> dict[str, Any]:
+                settings: Any, progress: Progress | None, current: str | Path | None = None) -> dict[str, Any]:
     from ..annotate.trained import META_FILE
 
     meta = build_folder(tmp, corpus, data, layers, schema, settings, progress)
     if progress:
         progress("scoring on dev", 0, 2)
-    meta["gate"] = gate(data.dev, layers, tmp, settings.base, data.train, schema)
+    meta["gate"] = gate(data.dev, layers, tmp, settings.base, data.train, schema, current)
+    meta["gate_against"] = str(current) if current else "rule-based registry defaults"
     if progress:
         progress("scoring on dev", 2, 2)
     _write_meta(tmp / META_FILE, meta)
@@ -135,7 +141,7 @@ def unannotated_labels(samples: Sequence[Sample], layers: Sequence[str], schema:
 
 
 def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str, train: Sequence[Sample] = (),
-         schema: LabelSchema | None = None) -> dict[str, Any]:
+         schema: LabelSchema | None = None, current_folder: str | Path | None = None) -> dict[str, Any]:
     """Per layer: dev scores (exact and overlap P/R/F1 of every level) of the current and the trained
     pre-annotators, and whether the trained one is better on the headline level's exact F1.  Labels no
     human marked anywhere in ``train`` + ``dev`` are left out of both scores (:func:`unannotated_labels`)."""
@@ -146,7 +152,8 @@ def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str, 
     schema = schema or load_schema()
     silent = unannotated_labels(list(train) + list(dev), layers, schema)
     stripped = [s.doc.without_sets() for s in sorted(dev, key=lambda s: s.id)]
-    current = list(annotate(stripped, LAYERS, model=base, now="1970-01-01T00:00:00Z"))
+    current = list(annotate(stripped, LAYERS, model=base, now="1970-01-01T00:00:00Z") if current_folder is None else
+                   annotate(stripped, LAYERS, pre_annotator=str(current_folder), now="1970-01-01T00:00:00Z"))
     trained = list(annotate(stripped, LAYERS, pre_annotator=str(folder), now="1970-01-01T00:00:00Z"))
     out: dict[str, Any] = {}
     for layer in layers:

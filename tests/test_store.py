@@ -96,7 +96,7 @@ def test_lock_keeps_second_writer_out(seed_corpus):
 def test_documents_bad_json_names_file_and_line(seed_corpus):
     with seed_corpus.annotations_path.open("a") as fh:
         fh.write("{broken\n")
-    with pytest.raises(CorpusError, match=r"annotations.jsonl:1: not valid JSON"):
+    with pytest.raises(CorpusError, match=r"annotations.jsonl:1:1: not valid JSON"):
         list(seed_corpus.documents())
 
 

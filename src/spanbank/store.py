@@ -29,6 +29,7 @@ import orjson
 from filelock import FileLock, Timeout
 
 from .errors import CorpusError
+from . import jsonl
 from .model import (
     AnnotationSet,
     Argument,
@@ -143,31 +144,6 @@ def dumps(record: dict[str, Any]) -> bytes:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def iter_jsonl(path: Path, on_error: Callable[[int, str], None] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) for every non-blank line.
-
-    A bad line raises CorpusError naming file:line, or, with ``on_error``, is reported to it as
-    ``(line, message)`` and skipped (how the validator collects every problem).
-    """
-    if not path.exists():
-        return
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                rec = orjson.loads(raw)
-                problem = None if isinstance(rec, dict) else f"record is not a JSON object: {rec!r:.60}"
-            except orjson.JSONDecodeError as exc:
-                problem = f"not valid JSON: {exc.msg} (character {exc.pos} of the line)"
-            if problem is None:
-                yield lineno, rec
-            elif on_error is None:
-                raise CorpusError(problem, path=str(path), line=lineno, hint="restore the file from git or fix the line")
-            else:
-                on_error(lineno, problem)
-
-
 @dataclass(frozen=True)
 class Corpus:
     """A corpus folder.  Reads stream; writes are atomic and locked."""
@@ -195,9 +171,9 @@ class Corpus:
 
     def grouped_records(self) -> Iterator[tuple[tuple[int, dict], list[tuple[int, dict]]]]:
         """((line, document record), [(line, annotation record), ...]) per document, streaming both files."""
-        ann = iter_jsonl(self.annotations_path)
+        ann = jsonl.read(self.annotations_path)
         pending = next(ann, None)
-        for doc_line in iter_jsonl(self.documents_path):
+        for doc_line in jsonl.read(self.documents_path):
             doc_id = doc_line[1].get("id")
             group = []
             while pending is not None and pending[1].get("doc") == doc_id:
@@ -271,7 +247,7 @@ class Corpus:
                               path=str(self.annotations_path), hint="run `spanbank validate` for the full list")
 
     def ids(self) -> Iterator[str]:
-        for _, rec in iter_jsonl(self.documents_path):
+        for _, rec in jsonl.read(self.documents_path):
             yield rec["id"]
 
     def count(self) -> int:
@@ -283,7 +259,7 @@ class Corpus:
 
     def rounds(self) -> list[dict[str, Any]]:
         """The recorded Doccano annotation rounds, oldest first (an empty list when there were none)."""
-        return [rec for _, rec in iter_jsonl(self.rounds_path)] if self.rounds_path.exists() else []
+        return [rec for _, rec in jsonl.read(self.rounds_path)] if self.rounds_path.exists() else []
 
     def add_round(self, record: dict[str, Any]) -> dict[str, Any]:
         """Append an annotation round (numbered from 1) atomically and return it.  Caller holds :meth:`lock`."""
@@ -407,7 +383,7 @@ def _read_range(path: Path, start: int, end: int) -> Iterator[dict[str, Any]]:
 
 
 def _offsets(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """(start, end, record) of every non-blank line, as byte offsets (bad lines raise like :func:`iter_jsonl`)."""
+    """(start, end, record) of every non-blank line, as byte offsets (bad lines raise like :func:`jsonl.read`)."""
     if not path.exists():
         return
     pos = 0

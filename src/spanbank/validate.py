@@ -13,7 +13,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .errors import CorpusError, Problem
 from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, Document, LabelSchema, document_id, offset_problem, set_status, MACHINE_PREFIX
-from .store import JOURNAL, MANIFEST_FIX, Corpus, annotation_records, document_record, iter_jsonl, sha256_file
+from .store import JOURNAL, MANIFEST_FIX, Corpus, annotation_records, document_record, sha256_file
+from . import jsonl
 
 KINDS = ("span", "event", "attribution")
 SHOWN = 20  # problems listed in a refusal (validate lists every one)
@@ -88,7 +89,7 @@ def document_problems(docs: Iterable[tuple[Document, str]], schema: LabelSchema)
 
 
 def _lines(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
-    return iter_jsonl(path, lambda line, message: problems.append(Problem(str(path), line, message)))
+    return jsonl.read(path, lambda line, message: problems.append(Problem(str(path), line, message)))
 
 
 def _groups(corpus: Corpus, problems: list[Problem]):

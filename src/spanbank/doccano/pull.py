@@ -45,7 +45,8 @@ from ..model import (
     annotator_set,
     utc_now,
 )
-from ..store import Corpus, atomic_writer, iter_jsonl
+from .. import jsonl
+from ..store import Corpus, atomic_writer
 from .client import DoccanoClient
 from .rows import LINK_TYPES, Background, Progress, Utf16, fingerprint, revision
 
@@ -189,7 +190,7 @@ def _read_resolved(corpus: Corpus, project: str) -> dict[str, tuple[str, str]]:
     path = corpus.path / RESOLVED
     if not path.exists():
         return {}
-    return {rec["doc"]: (rec["server_rev"], rec["local_rev"]) for _, rec in iter_jsonl(path)
+    return {rec["doc"]: (rec["server_rev"], rec["local_rev"]) for _, rec in jsonl.read(path)
             if rec.get("project") == project}
 
 
@@ -198,7 +199,7 @@ def _record_resolved(corpus: Corpus, project: str, resolutions: dict[str, tuple[
     if not resolutions:
         return
     path, now = corpus.path / RESOLVED, utc_now()
-    records = [rec for _, rec in iter_jsonl(path)] if path.exists() else []
+    records = [rec for _, rec in jsonl.read(path)] if path.exists() else []
     records = [r for r in records if not (r.get("project") == project and r.get("doc") in resolutions)]
     records += [{"project": project, "doc": doc_id, "server_rev": server, "local_rev": local, "time": now,
                  "resolution": "doccano"} for doc_id, (server, local) in sorted(resolutions.items())]

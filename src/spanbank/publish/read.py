@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.json as paj
 
 from ..errors import CorpusError, PublishError
-from ..store import Corpus, iter_jsonl
+from .. import jsonl
+from ..store import Corpus
 from .tokens import split_tokens
 
 PROV = pa.struct([("agent", pa.string()), ("status", pa.string()), ("kind", pa.string()), ("time", pa.string()),
@@ -143,7 +144,7 @@ def _batches(path: Path, schema: pa.Schema, block_size: int) -> Iterator[pa.Reco
             try:
                 yield _parse(chunk, schema, options)
             except pa.ArrowInvalid as exc:
-                for _ in iter_jsonl(path):  # raises CorpusError naming file:line when a line is not a JSON object
+                for _ in jsonl.read(path):  # raises CorpusError naming file:line when a line is not a JSON object
                     pass
                 raise PublishError(f"a record does not fit the corpus format ({exc})", path=str(path),
                                    hint="run `spanbank validate` for every problem") from None

@@ -7,13 +7,16 @@ from pathlib import Path
 import pytest
 
 from spanbank.errors import SchemaError
+from spanbank.resources import data_path, data_root
 from spanbank.schema import (
     DEFAULT_SCHEMA,
+    RULES,
     check_schema,
     compare_schemas,
     load_schema,
     render_guidelines,
     schema_hash,
+    schema_path,
 )
 
 ACE_EVENTS = [
@@ -145,6 +148,32 @@ def test_load_schema_mini_value_role_is_empty(tmp_path):
     assert schema.event_types[0].label.shortcut == "1"
 
 
+# --- which schema file -------------------------------------------------------------------------
+
+
+def test_schema_path_checkout_reads_the_repository_files():
+    root = Path(__file__).resolve().parents[1]
+    assert data_root() == root  # a checkout (editable install): the files being edited, not a copy
+    assert DEFAULT_SCHEMA == root / "schema" / "spanbank.yaml"
+    assert (data_path("schema", "lexicons") / "triggers_v2.yaml").is_file()
+    assert data_path("NOTICE").read_text(encoding="utf-8") == (root / "NOTICE").read_text(encoding="utf-8")
+
+
+def test_schema_path_working_directory_schema_wins(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPANBANK_SCHEMA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert schema_path() == DEFAULT_SCHEMA  # no schema/ here: the shipped one
+    assert load_schema().name == "spanbank-news"
+    (tmp_path / "schema").mkdir()
+    local = write(tmp_path / "schema", MINI, "spanbank.yaml")
+    assert schema_path() == local
+    assert load_schema().name == "mini"
+    other = write(tmp_path, MINI.replace("name: mini", "name: other"), "other.yaml")
+    monkeypatch.setenv("SPANBANK_SCHEMA", str(other))
+    assert load_schema().name == "other"  # the variable beats the folder
+    assert load_schema(DEFAULT_SCHEMA).name == "spanbank-news"  # an explicit path beats both
+
+
 # --- broken schemas ----------------------------------------------------------------------------
 
 # (id, text to replace, replacement, text on the line the error must name, bad value in the message)
@@ -189,6 +218,56 @@ def test_load_schema_broken_names_file_line_value(tmp_path, old, new, marker, va
     if value is not None:
         located = [row for row in message.splitlines() if f"broken.yaml:{line}:" in row]
         assert any(value in row for row in located), message
+
+
+# (what, key, unique_in) of a RULES row -> (text to replace, replacement) that breaks only that rule
+RULE_CASES = {
+    ("schema", "name", None): ("name: mini", "name: ''"),
+    ("schema", "version", None): ("version: 1.0.0", "version: 1.0"),
+    ("schema", "description", None): ("version: 1.0.0\n", "version: 1.0.0\ndescription: [a, b]\n"),
+    ("convention", None, None): ('  - "Titles are not part of a PER mention."', '  - ""'),
+    ("label", "definition", None): ("definition: An organization.", "definition: ''"),
+    ("example", None, None): ('["[Ghani] visited Baghdad."]', '["[Ghani] visited Baghdad.", " "]'),
+    ("label", "color", None): ('color: "#ff7f0e"', "color: orange"),
+    ("label", "shortcut", None): ("shortcut: o", "shortcut: oo"),
+    ("span label", "name", "labels"): ("  - name: Conflict:Attack", "  - name: PER"),
+    ("span label", "shortcut", "shortcuts"): ("    shortcut: o", "    shortcut: p"),
+    ("attribution", "nesting", None): ("nesting: allowed", "nesting: sometimes"),
+    ("attribution label", "name", None): ("shortcut: n}\n", "shortcut: n}\n    - {name: QUOTE, definition: Q.}\n"),
+    ("attribution link", "name", None): ("  nesting:", "    - {name: SPEAKER, definition: S.}\n  nesting:"),
+    ("attribution link", "name", "links"): ("  nesting:", "    - {name: SOURCE, definition: Again.}\n  nesting:"),
+    ("event", "roles", None): ("    roles:\n      - {name: Attacker, entity_types: [PER, ORG]}\n"
+                               "      - {name: Crime, entity_types: []}\n", ""),
+    ("role", "name", "roles of {event}"): ("{name: Crime, entity_types: []}", "{name: Attacker, entity_types: []}"),
+    ("role", "name", None): ("{name: Crime, entity_types: []}", "{name: SOURCE, entity_types: []}"),
+    ("role", "entity_types", None): ("{name: Crime, entity_types: []}", "{name: Crime}"),
+    ("role type", None, None): ("[PER, ORG]}", "[PER, ORGG]}"),
+    ("gazetteer surface", None, None): ("  Quds Force: ORG", "  '  ': ORG"),
+    ("gazetteer type", None, None): ("Quds Force: ORG", "Quds Force: XYZ"),
+}
+
+
+def _rule_id(rule):
+    return (rule.what, rule.key, rule.unique_in)
+
+
+def test_rules_every_row_has_a_case():
+    assert sorted(map(str, RULE_CASES)) == sorted(str(_rule_id(rule)) for rule in RULES)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[" ".join(map(str, _rule_id(r))) for r in RULES])
+def test_check_schema_each_rule_fires_alone(tmp_path, rule):
+    import re
+
+    old, new = RULE_CASES[_rule_id(rule)]
+    template = rule.message + (f" ({rule.fix})" if rule.fix else "")
+    pattern = re.compile(re.sub(r"\\\{[^}]*\\\}", ".+", re.escape(template)))
+    path = write(tmp_path, edited(old, new), "broken.yaml")
+    from spanbank.schema.source import read_yaml
+
+    problems = check_schema(read_yaml(path), path)
+    assert [p for p in problems if pattern.fullmatch(p.message)], (template, [str(p) for p in problems])
+    assert len(problems) == 1, [str(p) for p in problems]
 
 
 def test_load_schema_reports_every_problem(tmp_path):

@@ -5,21 +5,22 @@ changes its output.  New behaviour is registered under a new version (``.v2``), 
 one runnable, so that the provenance ``agent`` on every silver span says exactly how it was made.
 
 A *factory* takes the label schema and the loaded spaCy pipeline and returns an *annotator*: a
-callable ``(Parsed) -> Output`` for one layer.  Lexicons are data files under ``schema/lexicons/``.
+callable ``(Parsed) -> Output`` for one layer.  Lexicons are data files under ``schema/lexicons/``
+(shipped as package data: :mod:`spanbank.resources`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import yaml
 
 from ..errors import SchemaError, SpanbankError
 from ..model import Attribution, Document, Event, LabelSchema, Provenance, Span
+from ..resources import data_path
 
-LEXICONS = Path(__file__).resolve().parents[3] / "schema" / "lexicons"
+LEXICONS = data_path("schema", "lexicons")
 DEFAULTS = {
     "entities": "spanbank.entities.v2",
     "events": "spanbank.events.v2",

@@ -35,7 +35,8 @@ import yaml
 
 from ..errors import PublishError
 from ..model import LabelSchema
-from ..schema import DEFAULT_SCHEMA, load_schema, render_guidelines, schema_hash, schema_path
+from ..resources import data_path
+from ..schema import load_schema, render_guidelines, schema_hash, schema_path
 from ..store import CHANGELOG, MANIFEST, ROUNDS, Corpus, atomic_writer, sha256_file
 
 CONFIG = "dataset.yaml"
@@ -45,7 +46,7 @@ GUIDELINES = "GUIDELINES.md"
 NOTICE = "NOTICE"
 LICENSE = "LICENSE.md"
 HISTORY = (MANIFEST, CHANGELOG, ROUNDS, CONFIG)  # corpus files copied as they are
-DEFAULT_NOTICE = DEFAULT_SCHEMA.parents[1] / NOTICE
+DEFAULT_NOTICE = data_path(NOTICE)
 STRINGS = ("pretty_name", "license", "license_name", "license_link", "license_file", "repo_id", "homepage",
            "repository", "source_license")
 KEYS = STRINGS + ("language", "tags", "citation")

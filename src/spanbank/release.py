@@ -1,190 +1,34 @@
-"""Releases: semantic versions, the manifest, the changelog, git tags, and diffs between corpus versions.
+"""Releases: semantic versions, the manifest, the changelog and git tags.
 
 Version policy (``--bump auto``): *major* when a label of the previous release is removed or
 renamed (label ids are append-only within a major version), *minor* when documents or labels are
 added, *patch* for annotation corrections.  A release writes ``CHANGELOG.md`` and
 ``manifest.json`` (sha256 of every corpus file) and, inside a git work tree, commits the corpus
-folder and tags it ``corpus-vX.Y.Z``.
+folder and tags it ``corpus-vX.Y.Z``.  What changed since the previous release is measured by
+:mod:`spanbank.changes` (counts and the corpus diff, re-exported here for ``spanbank diff``/``stats``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import subprocess
-import tempfile
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable
 
 import orjson
 
 from . import __version__
+from .changes import TRACKED, CorpusDiff, corpus_at, corpus_counts, diff, git, git_root
 from .errors import CorpusError
-from .model import Document, LabelSchema
-from .store import (ANNOTATIONS, CHANGELOG, DOCUMENTS, MANIFEST, MANIFEST_FIX, ROUNDS, SEAL, Corpus, manifest_seal,
-                    open_corpus, sha256_file)
+from .model import LabelSchema
+from .store import CHANGELOG, MANIFEST, MANIFEST_FIX, ROUNDS, SEAL, Corpus, manifest_seal, sha256_file
 from .validate import require_valid
 
+__all__ = ["BUMPS", "CorpusDiff", "ReleaseResult", "changelog_entry", "corpus_at", "corpus_counts", "diff",
+           "git_commit_and_tag", "next_version", "read_manifest", "release", "schema_labels", "unreleased_changes"]
 BUMPS = ("major", "minor", "patch", "auto")
-TRACKED = (DOCUMENTS, ANNOTATIONS)
 CHANGELOG_HEADER = "# Changelog\n\nEvery corpus release: version, date and what changed per set, layer and label.\n\n"
-
-
-# --- counts ---------------------------------------------------------------------------------------
-
-
-def annotation_keys(doc: Document) -> Iterator[tuple[str, str, str, str]]:
-    """(set, layer, label, identity) for every span, event and attribution of a document."""
-    for name, aset in doc.annotations.items():
-        for s in aset.spans:
-            yield name, s.layer, s.label, f"span {s.start}:{s.end} {s.label}"
-        spans = {s.id: s for s in aset.spans}
-        for e in aset.events:
-            trig = spans.get(e.trigger)
-            args = sorted(f"{a.role}={_at(spans, a.span)}" for a in e.arguments)
-            yield name, "event structures", e.type, f"event {_at(spans, e.trigger) if trig else e.trigger} {' '.join(args)}"
-        for a in aset.attributions:
-            yield name, "attribution structures", "attribution", (f"attribution cue={_at(spans, a.cue)} src={_at(spans, a.source)} "
-                                                       f"content={_at(spans, a.content)}")
-
-
-def _at(spans: dict, span_id: str | None) -> str:
-    s = spans.get(span_id) if span_id else None
-    return f"{s.start}:{s.end}" if s else str(span_id)
-
-
-def corpus_counts(docs: Iterable[Document], progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Documents, and annotations per set / layer / label, plus annotators and pre-annotators seen."""
-    n_docs, per = 0, Counter()
-    annotators, machines = set(), {}
-    for doc in docs:
-        n_docs += 1
-        for set_name, layer, label, _ in annotation_keys(doc):
-            per[(set_name, layer, label)] += 1
-        for aset in doc.annotations.values():
-            for s in aset.spans:
-                if s.provenance.kind == "machine":
-                    machines[s.provenance.agent] = s.provenance.detail
-                else:
-                    annotators.add(s.provenance.agent)
-        if progress:
-            progress(1)
-    by_set: dict[str, dict[str, dict[str, int]]] = {}
-    for (set_name, layer, label), n in sorted(per.items()):
-        by_set.setdefault(set_name, {}).setdefault(layer, {})[label] = n
-    return {"documents": n_docs, "annotations": by_set, "annotators": sorted(annotators),
-            "pre_annotators": dict(sorted(machines.items()))}
-
-
-# --- diff -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class CorpusDiff:
-    added_documents: list[str] = field(default_factory=list)
-    removed_documents: list[str] = field(default_factory=list)
-    changed_text: list[str] = field(default_factory=list)
-    # (set, layer, label) -> [added, removed]
-    annotations: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
-
-    def is_empty(self) -> bool:
-        return not (self.added_documents or self.removed_documents or self.changed_text
-                    or any(a or r for a, r in self.annotations.values()))
-
-    def count(self, key: tuple[str, str, str], index: int, n: int = 1) -> None:
-        self.annotations.setdefault(key, [0, 0])[index] += n
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"documents": {"added": self.added_documents, "removed": self.removed_documents,
-                              "text_changed": self.changed_text},
-                "annotations": [{"set": s, "layer": la, "label": lb, "added": a, "removed": r}
-                                for (s, la, lb), (a, r) in sorted(self.annotations.items()) if a or r]}
-
-    def summary_lines(self) -> list[str]:
-        lines = []
-        if self.added_documents:
-            lines.append(f"{len(self.added_documents)} document(s) added")
-        if self.removed_documents:
-            lines.append(f"{len(self.removed_documents)} document(s) removed")
-        if self.changed_text:
-            lines.append(f"{len(self.changed_text)} document text(s) changed")
-        for (s, layer, label), (a, r) in sorted(self.annotations.items()):
-            if a or r:
-                lines.append(f"{s} / {layer} / {label}: +{a} -{r}")
-        return lines
-
-
-def diff(old: Iterable[Document], new: Iterable[Document]) -> CorpusDiff:
-    """Documents and annotations added / removed between two id-sorted document streams (a merge join)."""
-    result = CorpusDiff()
-    olds, news = iter(old), iter(new)
-    o, n = next(olds, None), next(news, None)
-    while o is not None or n is not None:
-        if n is None or (o is not None and o.id < n.id):
-            result.removed_documents.append(o.id)
-            _count(result, Counter(annotation_keys(o)), 1)
-            o = next(olds, None)
-        elif o is None or n.id < o.id:
-            result.added_documents.append(n.id)
-            _count(result, Counter(annotation_keys(n)), 0)
-            n = next(news, None)
-        else:
-            if o.text != n.text:
-                result.changed_text.append(n.id)
-            ko, kn = Counter(annotation_keys(o)), Counter(annotation_keys(n))
-            _count(result, kn - ko, 0)
-            _count(result, ko - kn, 1)
-            o, n = next(olds, None), next(news, None)
-    return result
-
-
-def _count(result: CorpusDiff, keys: Counter, index: int) -> None:
-    for (s, layer, label, _), n in keys.items():
-        result.count((s, layer, label), index, n)
-
-
-@contextlib.contextmanager
-def corpus_at(ref: str, cwd: Path | None = None) -> Iterator[Corpus]:
-    """A corpus folder, or ``REV:PATH`` / a git revision (corpus/ at that revision, extracted to a temp dir)."""
-    path = Path(ref)
-    if path.is_dir():
-        yield open_corpus(path)
-        return
-    rev, _, sub = ref.partition(":")
-    sub = sub or "corpus"
-    rev = _release_revision(rev, sub, cwd)
-    with tempfile.TemporaryDirectory(prefix="spanbank-rev-") as tmp:
-        for name in TRACKED:
-            try:
-                data = subprocess.run(["git", "show", f"{rev}:{sub}/{name}"], capture_output=True, check=True,
-                                      cwd=cwd).stdout
-            except (subprocess.CalledProcessError, FileNotFoundError) as exc:
-                err = getattr(exc, "stderr", b"") or b""
-                raise CorpusError(f"{ref!r} is neither a corpus folder nor a git revision with {sub}/{name}: "
-                                  f"{err.decode(errors='replace').strip()}",
-                                  hint="give a folder, a tag such as corpus-v1.0.0, or REV:PATH") from None
-            (Path(tmp) / name).write_bytes(data)
-        yield open_corpus(tmp)
-
-
-def _release_revision(rev: str, sub: str, cwd: Path | None) -> str:
-    """``rev``; for a release tag ``corpus-vX.Y.Z`` git does not know (a clone without tags), the commit
-    whose ``<sub>/manifest.json`` says version X.Y.Z (the release commit, found in git history)."""
-    if not rev.startswith("corpus-v") or _git(cwd, "rev-parse", "-q", "--verify", f"{rev}^{{commit}}") is not None:
-        return rev
-    version = rev[len("corpus-v"):]
-    for sha in (_git(cwd, "log", "--format=%H", "--", f"{sub}/{MANIFEST}") or "").split():
-        text = _git(cwd, "show", f"{sha}:{sub}/{MANIFEST}")
-        try:
-            found = orjson.loads(text or "null")
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(found, dict) and found.get("version") == version:
-            return sha
-    return rev
 
 
 # --- release --------------------------------------------------------------------------------------
@@ -317,11 +161,11 @@ def _check_manifest(corpus: Corpus, previous: dict[str, Any] | None) -> None:
 
 def _tagged_manifest(corpus: Corpus, version: Any) -> dict[str, Any] | None:
     """The manifest committed with tag ``corpus-v<version>`` (None outside git, without the tag or when unreadable)."""
-    root = _git_root(corpus.path)
+    root = git_root(corpus.path)
     if root is None or not version:
         return None
     rel = corpus.path.resolve().relative_to(root)
-    text = _git(root, "show", f"refs/tags/corpus-v{version}:{rel.as_posix()}/{MANIFEST}")
+    text = git(root, "show", f"refs/tags/corpus-v{version}:{rel.as_posix()}/{MANIFEST}")
     try:
         return orjson.loads(text) if text else None
     except orjson.JSONDecodeError:
@@ -332,8 +176,8 @@ def _changes_since(corpus: Corpus, previous: dict[str, Any] | None) -> CorpusDif
     if previous is None:
         return diff([], corpus.documents())
     tag = f"corpus-v{previous['version']}"
-    root = _git_root(corpus.path)
-    if root is not None and _git(root, "rev-parse", "-q", "--verify", f"refs/tags/{tag}") is not None:
+    root = git_root(corpus.path)
+    if root is not None and git(root, "rev-parse", "-q", "--verify", f"refs/tags/{tag}") is not None:
         rel = corpus.path.resolve().relative_to(root)
         with corpus_at(f"{tag}:{rel}", cwd=root) as old:
             recorded = previous.get("files", {})
@@ -385,32 +229,19 @@ def _old_changelog(corpus: Corpus) -> str:
     return text[len(CHANGELOG_HEADER):] if text.startswith(CHANGELOG_HEADER) else text
 
 
-def _git(cwd: Path | None, *args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        return None
-    return out.stdout.strip()
-
-
-def _git_root(path: Path) -> Path | None:
-    root = _git(path.resolve(), "rev-parse", "--show-toplevel")
-    return Path(root) if root else None
-
-
 def git_commit_and_tag(path: Path, version: str) -> str | None:
     """Commit the corpus folder and tag it ``corpus-vX.Y.Z`` when it lives in a git work tree."""
-    root = _git_root(path)
+    root = git_root(path)
     if root is None:
         return None
     tag = f"corpus-v{version}"
-    ident = ["-c", "user.name=spanbank", "-c", "user.email=spanbank@localhost"] if not _git(root, "config", "user.email") else []
+    ident = ["-c", "user.name=spanbank", "-c", "user.email=spanbank@localhost"] if not git(root, "config", "user.email") else []
     rel = str(path.resolve().relative_to(root))
-    _git(root, "add", "--", rel)
-    if _git(root, *ident, "commit", "-q", "-m", f"Release corpus {tag}", "--", rel) is None \
-            and _git(root, "diff", "--cached", "--quiet", "--", rel) is None:
+    git(root, "add", "--", rel)
+    if git(root, *ident, "commit", "-q", "-m", f"Release corpus {tag}", "--", rel) is None \
+            and git(root, "diff", "--cached", "--quiet", "--", rel) is None:
         raise CorpusError(f"could not commit {rel} for {tag}", path=str(root), hint="commit the corpus by hand, then tag it")
-    if _git(root, *ident, "tag", "-a", tag, "-m", f"spanbank corpus {version}") is None:
+    if git(root, *ident, "tag", "-a", tag, "-m", f"spanbank corpus {version}") is None:
         raise CorpusError(f"git tag {tag} already exists or cannot be created", path=str(root),
                           hint="delete the stale tag or bump the version")
     return tag

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from spanbank import jsonl
 from spanbank.schema import DEFAULT_SCHEMA, load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,14 @@ def _run(args: list, cwd: Path, env: dict, timeout: int = 600) -> subprocess.Com
     return proc
 
 
+def _uv(uv: str, args: list, cwd: Path, env: dict) -> None:
+    """``uv ARGS`` from the cache alone (``--offline``) when it holds everything, else from PyPI."""
+    proc = subprocess.run([uv, *map(str, args), "--offline"], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode != 0:
+        _run([uv, *args], cwd, env)
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """(venv bin folder, environment, the wheel): spanbank's wheel in a fresh virtual environment."""
@@ -41,7 +50,7 @@ def installed(tmp_path_factory):
            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "SPANBANK_SCHEMA", "UV_PROJECT_ENVIRONMENT")}
     env.update({"HF_HOME": str(tmp / "hf-home"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
                 "HF_HUB_DISABLE_TELEMETRY": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"})
-    _run([uv, "build", "--wheel", "--quiet", "--out-dir", tmp / "dist"], ROOT, env)
+    _uv(uv, ["build", "--wheel", "--quiet", "--out-dir", tmp / "dist"], ROOT, env)
     wheels = list((tmp / "dist").glob("spanbank-*.whl"))
     assert len(wheels) == 1, wheels
     _run([uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-header", "--quiet",
@@ -49,8 +58,8 @@ def installed(tmp_path_factory):
     venv = tmp / "venv"
     _run([uv, "venv", "--quiet", "--python", sys.executable, venv], tmp, env)
     python = venv / "bin" / "python"
-    _run([uv, "pip", "install", "--quiet", "--python", python, "-r", tmp / "requirements.txt"], tmp, env)
-    _run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", wheels[0]], tmp, env)
+    _uv(uv, ["pip", "install", "--quiet", "--python", python, "-r", tmp / "requirements.txt"], tmp, env)
+    _uv(uv, ["pip", "install", "--quiet", "--python", python, "--no-deps", wheels[0]], tmp, env)
     return venv / "bin", env, wheels[0]
 
 
@@ -78,11 +87,10 @@ def test_installed_wheel_runs_the_pipeline_outside_the_repository(installed, tmp
     out = _run([spanbank, "ingest", SEEDS], work, env).stderr  # status lines go to stderr
     seeds = len(list(SEEDS.glob("*.txt")))
     assert f"{seeds} document(s) added" in out
-    assert len((work / "corpus" / "documents.jsonl").read_text(encoding="utf-8").splitlines()) == seeds
+    assert len(list(jsonl.read(work / "corpus" / "documents.jsonl", missing_ok=False))) == seeds
 
     _run([spanbank, "annotate"], work, env)
-    rows = [json.loads(line) for line in (work / "corpus" / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
-    dumped = [json.dumps(row, sort_keys=True) for row in rows]
+    dumped = [json.dumps(row, sort_keys=True) for _line, row in jsonl.read(work / "corpus" / "annotations.jsonl", missing_ok=False)]
     for layer in ("entities", "events", "attribution"):  # the lexicons were found: events and cues came out
         assert any(f"spanbank.{layer}.v2" in row for row in dumped), layer
 

@@ -2,10 +2,11 @@
 
 A row says *what* it applies to (a kind of node: ``schema``, ``label``, ``role``, ...), which
 *key* of that node it reads (None: the node itself), the *check* (a predicate of the value and
-the :class:`Context`), the *message* (``str.format`` fields: ``value``, ``kind``, ``name``, ``n``,
-``event``, ``role``, ``entities``) and the *fix* (shown in parentheses).  A row with ``unique_in``
-is a uniqueness rule: the value must not repeat within that scope (its check only selects the
-values that count).  The walker below visits the nodes in file order and applies the rows for each
+the :class:`Context`), the *message* (``str.format`` fields: ``value``, ``kind``, and what the
+walker passes for that kind: ``name``, ``layer``, ``n``, ``event``, ``role``, ``surface``,
+``entities``) and the *fix* (shown in parentheses).  A row with ``unique_in`` is a uniqueness rule:
+the value must not repeat within that scope (its check only selects the values that count; the
+message may name the first occurrence as ``first[...]``).  The walker below visits the nodes in file order and applies the rows for each
 kind; it also checks each node's shape (mapping or list, known keys, no key written twice) from
 :data:`KEYS`.  A new rule is one row.
 """
@@ -50,6 +51,8 @@ Check = Callable[[Any, Context], bool]
 
 @dataclass(frozen=True)
 class Rule:
+    """One row of the check table (see the module docstring)."""
+
     what: str
     key: str | None
     check: Check

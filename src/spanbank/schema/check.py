@@ -136,6 +136,10 @@ RULES: tuple[Rule, ...] = (
          "allowed: {entities}"),
 )
 
+_BY_WHAT: dict[str, list[Rule]] = {}
+for _rule in RULES:
+    _BY_WHAT.setdefault(_rule.what, []).append(_rule)
+
 
 def _kind(value: Any) -> str:
     return "empty" if value is None or value is MISSING else f"{type(value).__name__} {value!r}"
@@ -161,9 +165,7 @@ class _Walker:
 
     def apply(self, what: str, container: Any, key: Any = None, value: Any = MISSING, **fields: Any) -> None:
         """Apply the rows for ``what`` to ``container[rule.key]``, else to ``container[key]`` (or ``value``)."""
-        for rule in RULES:
-            if rule.what != what:
-                continue
+        for rule in _BY_WHAT.get(what, ()):
             where = rule.key if rule.key is not None else key
             got = value if rule.key is None and value is not MISSING else _get(container, where)
             place = (container, where)

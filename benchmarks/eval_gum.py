@@ -63,7 +63,8 @@ def build(corpus_path: Path, gum: Path, n_docs: int, model: str = nlp.DEFAULT_MO
                                     set_name="gold", annotator="gum")
     imp = formats.ImportReport()
     with corpus.lock():
-        corpus.write(list(formats.import_documents(corpus.documents(), formats.read_paths("brat", txts, options, imp), imp)))
+        corpus.write(list(formats.import_documents(corpus.documents(), formats.read_paths("brat", txts, options, imp), imp,
+                                                       segment=ingest.segment_documents)))
     if imp.added:
         raise SystemExit(f"{len(imp.added)} gold documents did not match an ingested text")
 

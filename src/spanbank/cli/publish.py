@@ -10,19 +10,18 @@ from ..errors import SpanbankError
 from ..schema import load_schema
 from ..store import open_corpus
 from ..validate import require_valid
-from .common import console, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+from .common import console, corpus_option, emit_json, handle_errors, json_option, progress_bar, say, schema_option
 
+DEFAULT_RATIOS = "0.8,0.1,0.1"
 out_option = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("dist/hf"),
                           show_default=True, help="Built dataset folder (Hub layout; replaced on every build).")
-schema_option = click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                             help="Label schema YAML (default: schema/spanbank.yaml).")
 
 
 @click.command()
 @corpus_option
 @out_option
 @schema_option
-@click.option("--ratios", default="0.8,0.1,0.1", show_default=True,
+@click.option("--ratios", default=DEFAULT_RATIOS, show_default=True,
               help="train,validation,test shares; a document's split is a hash of its id.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Dataset configuration YAML: license, name, citation, ... (default: <corpus>/dataset.yaml).")
@@ -42,10 +41,17 @@ def build(corpus_path, out, schema_path, ratios, config_path, license_, pretty_n
     schema, guidelines, changelog, manifest and NOTICE.  Refuses (writing
     nothing) when the corpus does not validate.
     """
+    build_dataset(corpus_path, out, schema_path, ratios, config_path, license_, pretty_name, as_json)
+
+
+def build_dataset(corpus_path: Path, out: Path, schema_path: Path | None = None, ratios: str = DEFAULT_RATIOS,
+                  config_path: Path | None = None, license_: str | None = None, pretty_name: str | None = None,
+                  as_json: bool = False) -> None:
+    """What ``build`` does (``spanbank run`` calls it too): validate, build, report."""
     from .. import publish as publish_mod  # datasets / pyarrow load only when building
 
     corpus = open_corpus(corpus_path)
-    schema = load_schema(schema_path)
+    schema = load_schema(schema_path)  # the build records the schema file it was given
     try:
         split_ratios = publish_mod.parse_ratios(ratios)
     except SpanbankError as exc:  # a malformed option value is a usage error (exit 2)

@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .. import ingest
 from ..errors import InputError
 from ..model import AnnotationSet, Document, Origin, Span, document_id
-from . import ImportOptions, Imported, ImportReport, ReaderOption, guarded
+from ..text import decode, find_files, normalize
+from .importing import ImportOptions, Imported, ImportReport, ReaderOption, guarded
 
 DOCSTART = "-DOCSTART-"
 SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".bioes", ".tsv", ".txt")
@@ -50,6 +50,8 @@ OPTIONS = (
     ReaderOption("group-by", "CoNLL: how sentences form documents (default docstart).", choices=GROUPS),
     ReaderOption("drop-label", "Drop spans with this label, and what hangs on them (repeatable).", multiple=True),
 )
+CANNOT_CARRY = ["events and attribution layers (entities only, IOB2)", "nested or overlapping entities (outer span kept)",
+                "exact whitespace of the text (tokens joined by spaces on re-import)", "provenance"]
 # prefix -> (opens a new mention even after the same type, closes the mention after this token)
 PREFIXES = {"B": (True, False), "I": (False, False), "S": (True, True), "U": (True, True),
             "E": (False, True), "L": (False, True)}
@@ -132,7 +134,7 @@ class _Columns:
 
 
 def _sentences(lines: Iterable[str], path: str, columns: _Columns) -> Iterator[_Sentence]:
-    sentence, pending_doc = _Sentence(1), None
+    sentence = _Sentence(1)
     for no, raw in enumerate(lines, start=1):
         cols = columns.split(raw)
         if not raw.strip():
@@ -248,12 +250,12 @@ def _sentence_text(sentence: _Sentence, path: str) -> tuple[str, list[tuple[int,
     steps: set[str] = set()
     offsets = []
     if sentence.text is not None:
-        text, changed = ingest.normalize(sentence.text)
+        text, changed = normalize(sentence.text)
         steps.update(changed)
         text = text.strip()
         pos = 0
         for token, _, line, _ in sentence.tokens:
-            norm, changed = ingest.normalize(token)
+            norm, changed = normalize(token)
             steps.update(changed)
             at = text.find(norm, pos)
             if at < 0 or text[pos:at].strip():
@@ -265,7 +267,7 @@ def _sentence_text(sentence: _Sentence, path: str) -> tuple[str, list[tuple[int,
         return text, offsets, steps
     parts, pos = [], 0
     for i, (token, _, _, space) in enumerate(sentence.tokens):
-        norm, changed = ingest.normalize(token)
+        norm, changed = normalize(token)
         steps.update(changed)
         offsets.append((pos, pos + len(norm)))
         sep = " " if space and i < len(sentence.tokens) - 1 else ""
@@ -325,7 +327,7 @@ def read_conll(path: str | Path, options: ImportOptions, report: ImportReport | 
     """Every document of one CoNLL/IOB file, with its mentions as one annotation set."""
     path = Path(path)
     raw = path.read_bytes()
-    text = ingest.decode(raw, path)
+    text = decode(raw, path)
     sha = hashlib.sha256(raw).hexdigest()
     conllu = options.format == "conllu"
     group_by = options.get("group_by", "docstart")
@@ -340,7 +342,7 @@ def read_conll(path: str | Path, options: ImportOptions, report: ImportReport | 
 
 def conll_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, plus every CoNLL-like file below named folders."""
-    return ingest.expand_paths(paths, SUFFIXES)
+    return find_files(paths, SUFFIXES)
 
 
 def read_paths(paths: Iterable[str | Path], options: ImportOptions,
@@ -390,3 +392,12 @@ def write_conll(docs: Iterable[Document], set_name: str, fh: IO[str], layer: str
             fh.write("\n")
         n += 1
     return n
+
+
+def write(items: Iterable[tuple[Document, str]], out: Path) -> tuple[list[Path], list[str]]:
+    """Each (document, set name) as IOB2 entities, all in ``out/corpus.conll``."""
+    path = out / "corpus.conll"
+    with path.open("w", encoding="utf-8") as fh:
+        for doc, set_name in items:
+            write_conll([doc], set_name, fh)
+    return [path], []

@@ -27,13 +27,15 @@ Tags: ``O``, ``B-X``, ``I-X`` (IOB2); an ``I-X`` that does not continue an ``X``
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
+import numpy as np
+
+from .. import iob2
 from ..errors import InputError
 from ..model import AnnotationSet, Document, Origin, Span, document_id
 from ..text import decode, find_files, normalize
@@ -355,31 +357,26 @@ def read_paths(paths: Iterable[str | Path], options: ImportOptions,
 
 
 def to_bio(doc: Document, set_name: str, layer: str = "entities") -> list[list[tuple[str, str]]]:
-    """Per sentence, ``(token text, IOB2 tag)`` for the spans of one layer of one set.
+    """Per sentence, ``(token text, IOB2 tag)`` for the spans of one layer of one set (:mod:`spanbank.iob2`).
 
-    A token is tagged when it overlaps a span; the first such token gets ``B-``.  Where spans nest or
-    overlap, the earlier (then longer) span wins and the other is left out - BIO cannot show both.
-    Uses the document's stored tokens and sentences (one sentence when it has none).
+    A token is tagged when it overlaps a span; the first such token gets ``B-``, and so does the
+    first token of a sentence that starts inside a span.  Where spans nest or overlap, the earlier
+    (then longer) span wins and the other is left out - BIO cannot show both.  Uses the document's
+    stored tokens and sentences (one sentence when it has none).
     """
-    tokens = list(doc.tokens)
-    starts = [s for s, _ in tokens]
-    tags = ["O"] * len(tokens)
+    tokens = np.array(doc.tokens, np.int64).reshape(-1, 2)
     spans = sorted(doc.annotation_set(set_name).spans_of(layer), key=lambda s: (s.start, -s.end))
-    for span in spans:
-        first = max(bisect.bisect_right(starts, span.start) - 1, 0)
-        hit = [i for i in range(first, bisect.bisect_left(starts, span.end)) if tokens[i][1] > span.start]
-        if not hit or any(tags[i] != "O" for i in hit):
-            continue
-        tags[hit[0]] = f"B-{span.label}"
-        for i in hit[1:]:
-            tags[i] = f"I-{span.label}"
+    labels = sorted({s.label for s in spans})
+    first, last = iob2.token_range(tokens[:, 0], tokens[:, 1], np.array([s.start for s in spans], np.int64),
+                                   np.array([s.end for s in spans], np.int64))
+    tags, _ = iob2.encode(len(tokens), first, last, np.array([labels.index(s.label) for s in spans], np.int64))
     sentences = list(doc.sentences) or [(0, len(doc.text))]
-    out = []
-    for s_start, s_end in sentences:
-        lo, hi = bisect.bisect_left(starts, s_start), bisect.bisect_left(starts, s_end)
-        if hi > lo:
-            out.append([(doc.text[a:b], tags[i]) for i, (a, b) in zip(range(lo, hi), tokens[lo:hi])])
-    return out
+    bounds = [(int(lo), int(hi)) for lo, hi in zip(np.searchsorted(tokens[:, 0], [s for s, _ in sentences], "left"),
+                                                   np.searchsorted(tokens[:, 0], [e for _, e in sentences], "left"))
+              if hi > lo]
+    names = iob2.tag_names(labels)
+    tags = iob2.restart(tags, np.array([lo for lo, _ in bounds], np.int64))
+    return [[(doc.text[a:b], names[tags[i]]) for i, (a, b) in zip(range(lo, hi), doc.tokens[lo:hi])] for lo, hi in bounds]
 
 
 def write_conll(docs: Iterable[Document], set_name: str, fh: IO[str], layer: str = "entities") -> int:

@@ -56,7 +56,7 @@ def build(corpus_path: Path, gum: Path, n_docs: int, model: str = nlp.DEFAULT_MO
     with corpus.lock():
         corpus.write(ingest.new_documents(txts, set(), report=report))
     with corpus.lock():
-        corpus.write(annotate(list(corpus.documents()), ["entities"], model=model))
+        corpus.write(annotate(list(corpus.documents()), ["entities"], model=model, schema=load_schema()))
     with corpus.lock():
         corpus.write(raw_spacy(corpus.documents(), model))
     options = formats.ImportOptions(load_schema(), formats.load_label_map(ROOT / "schema/label-maps/gum.yaml"),

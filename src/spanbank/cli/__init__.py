@@ -21,9 +21,9 @@ def main() -> None:
 
 
 # Registration: one module per command (group), named after it; one line each (alphabetical).
-from . import (agreement, annotate, diff, doccano, evaluate, export, imports, ingest, publish, release,  # noqa: E402
-               run, schema, show, stats, train, validate)
+from . import (adjudicate, agreement, annotate, build, diff, doccano, evaluate, export, imports, ingest,  # noqa: E402
+               publish, release, run, schema, show, stats, train, validate)
 
-for _module in (agreement, annotate, diff, doccano, evaluate, export, imports, ingest, publish, release, run, schema,
-                show, stats, train, validate):
+for _module in (adjudicate, agreement, annotate, build, diff, doccano, evaluate, export, imports, ingest, publish,
+                release, run, schema, show, stats, train, validate):
     _module.register(main)

@@ -20,7 +20,7 @@ from . import doccano as doccano_cli
 from .annotate import annotate_documents
 from .common import creates_corpus, corpus_option, handle_errors, progress_bar, say
 from .ingest import ingest_articles
-from .publish import build_dataset
+from .build import build_dataset
 from .release import release_corpus
 from .validate import check_corpus
 

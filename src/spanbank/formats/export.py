@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..model import GOLD, SILVER, Document
-from . import EXPORT_FORMATS, format_module
+from . import format_module
 
-FORMATS = EXPORT_FORMATS
 
 
 @dataclass

@@ -382,3 +382,22 @@ def test_cli_import_brat_refuses_what_validate_rejects(seed_corpus, tmp_path):
             "(expected a attribution span labelled SOURCE)") in res.output
     assert f"\n  {bad}/doc.ann:7: role Attacker of Conflict:Attack takes " in res.output
     assert {p.name: p.read_bytes() for p in seed_corpus.path.iterdir() if p.is_file()} == before
+
+
+def test_registry_modules_expose_the_reader_and_writer_interfaces():
+    """A new format is one module (read_paths + OPTIONS, and/or write + CANNOT_CARRY) plus one line in FORMATS."""
+    import inspect
+
+    from spanbank import formats
+
+    for name, entry in formats.FORMATS.items():
+        if entry.reads:
+            module = formats.format_module(name, "reads")
+            assert list(inspect.signature(module.read_paths).parameters) == ["paths", "options", "report"], name
+            assert all(isinstance(opt, formats.ReaderOption) for opt in module.OPTIONS), name
+        if entry.writes:
+            module = formats.format_module(name, "writes")
+            assert list(inspect.signature(module.write).parameters) == ["items", "out"], name
+            assert module.CANNOT_CARRY and all(isinstance(note, str) for note in module.CANNOT_CARRY), name
+    with pytest.raises(InputError, match="unknown export format 'conllu'"):
+        formats.format_module("conllu", "writes")

@@ -308,6 +308,14 @@ def test_import_documents_replaces_the_set_and_adds_new_documents(seed_corpus, t
     assert "annotator/ann" not in next(d for d in docs if d.id == seed.id).annotations
 
 
+def test_import_documents_needs_a_segmenter_for_new_brat_documents(tmp_path):
+    write(tmp_path, ANN)
+    items = read_paths("brat", [tmp_path], ImportOptions(SCHEMA))
+    with pytest.raises(InputError, match="new documents without boundaries need a segmenter") as err:
+        list(import_documents([], items, ImportReport()))
+    assert err.value.path.endswith(".txt") and "segment_documents" in err.value.hint
+
+
 def test_write_staged_merges_by_id_attaches_sets_and_keeps_bare_documents_sets(seed_corpus, tmp_path):
     from spanbank import ingest
     from spanbank.cli.imports import write_staged

@@ -18,9 +18,9 @@ from ..schema import load_schema
 from ..store import open_corpus
 from . import doccano as doccano_cli
 from .annotate import annotate_documents
+from .build import build_dataset
 from .common import creates_corpus, corpus_option, handle_errors, progress_bar, say
 from .ingest import ingest_articles
-from .build import build_dataset
 from .release import release_corpus
 from .validate import check_corpus
 

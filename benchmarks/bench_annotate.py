@@ -31,6 +31,7 @@ import psutil
 from spanbank import ingest, nlp
 from spanbank.annotate import annotate
 from spanbank.model import Document
+from spanbank.schema import load_schema
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -72,7 +73,7 @@ def full(n: int, sentences: list[str], processes: int, batch: int) -> tuple[floa
     rss: list[tuple[int, float]] = []
     done = 0
     t0 = time.perf_counter()
-    for _ in annotate(generate(n, sentences), processes=processes, batch_size=batch, now="2024-01-01T00:00:00Z"):
+    for _ in annotate(generate(n, sentences), processes=processes, batch_size=batch, now="2024-01-01T00:00:00Z", schema=load_schema()):
         done += 1
         if done in marks:
             rss.append((done, proc.memory_info().rss / 2**20))
@@ -125,7 +126,7 @@ def bench_ray(n: int, sentences: list[str], workers: int, batch: int) -> None:
         now = "2024-01-01T00:00:00Z"
         with PeakRss("") as local_mem:  # every child: nlp.pipe's worker processes (Ray is not started yet)
             t0 = time.perf_counter()
-            local_n = sum(1 for _ in annotate(corpus.documents(), processes=workers, batch_size=batch, now=now))
+            local_n = sum(1 for _ in annotate(corpus.documents(), processes=workers, batch_size=batch, now=now, schema=load_schema()))
             t_local = time.perf_counter() - t0
         ray = import_ray()
         t0 = time.perf_counter()
@@ -134,7 +135,7 @@ def bench_ray(n: int, sentences: list[str], workers: int, batch: int) -> None:
         try:
             with PeakRss("AnnotateBlocks") as ray_mem:
                 t0 = time.perf_counter()
-                ray_n = sum(1 for _ in annotate_corpus(corpus, batch_size=batch, now=now, workers=workers))
+                ray_n = sum(1 for _ in annotate_corpus(corpus, batch_size=batch, now=now, workers=workers, schema=load_schema()))
                 t_ray = time.perf_counter() - t0
         finally:
             ray.shutdown()
@@ -159,7 +160,7 @@ def main() -> None:
     if args.engine == "ray":
         return bench_ray(args.n, sentences, args.workers, args.batch_size)
     nlp.load_model(nlp.DEFAULT_MODEL)
-    list(annotate(generate(4, sentences), now="2024-01-01T00:00:00Z"))  # warm up: model, lexicons, schema
+    list(annotate(generate(4, sentences), now="2024-01-01T00:00:00Z", schema=load_schema()))  # warm up: model, lexicons, schema
     print(f"bench_annotate: {args.n} docs, model {nlp.DEFAULT_MODEL}, batch {args.batch_size}")
     rates = {}
     for p in (int(x) for x in args.processes.split(",")):

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
             folder = Path(tmp) / f"k{k}"
             with ctx.Pool(1) as pool:
                 seconds, peak, rehearsed = pool.apply(_train, (str(corpus.path), train_ids, str(folder), settings))
-            trained = list(annotate([d.without_sets() for d in rest], ["entities"], pre_annotator=str(folder)))
+            trained = list(annotate([d.without_sets() for d in rest], ["entities"], pre_annotator=str(folder), schema=load_schema()))
             rows = [("trained (this k)", scores(rest, trained, "silver", SCHEMA_MAP), f"{seconds:>8.1f} {peak:>9.0f}"),
                     ("spanbank.entities.v1", scores(rest, rest, "silver", SCHEMA_MAP), ""),
                     ("raw en_core_web_sm", scores(rest, rest, "raw", RAW_MAP), "")]

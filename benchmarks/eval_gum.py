@@ -56,14 +56,15 @@ def build(corpus_path: Path, gum: Path, n_docs: int, model: str = nlp.DEFAULT_MO
     with corpus.lock():
         corpus.write(ingest.new_documents(txts, set(), report=report))
     with corpus.lock():
-        corpus.write(annotate(list(corpus.documents()), ["entities"], model=model))
+        corpus.write(annotate(list(corpus.documents()), ["entities"], model=model, schema=load_schema()))
     with corpus.lock():
         corpus.write(raw_spacy(corpus.documents(), model))
     options = formats.ImportOptions(load_schema(), formats.load_label_map(ROOT / "schema/label-maps/gum.yaml"),
                                     set_name="gold", annotator="gum")
     imp = formats.ImportReport()
     with corpus.lock():
-        corpus.write(list(formats.import_documents(corpus.documents(), formats.read_paths("brat", txts, options, imp), imp)))
+        corpus.write(list(formats.import_documents(corpus.documents(), formats.read_paths("brat", txts, options, imp), imp,
+                                                       segment=ingest.segment_documents)))
     if imp.added:
         raise SystemExit(f"{len(imp.added)} gold documents did not match an ingested text")
 

@@ -9,6 +9,9 @@ from spanbank import ingest
 from spanbank.annotate import AnnotateReport, annotate, names
 from spanbank.cli import main
 from spanbank.model import SILVER, AnnotationSet, Attribution, Document, Provenance, annotator_set
+from spanbank.schema import load_schema
+
+SCHEMA = load_schema()  # annotate takes the schema from its caller
 
 NOW = "2024-01-01T00:00:00Z"
 
@@ -23,7 +26,7 @@ def seed_docs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def silver(seed_docs):
-    (doc,) = annotate(seed_docs[:1], now=NOW)
+    (doc,) = annotate(seed_docs[:1], now=NOW, schema=SCHEMA)
     return doc, doc.annotation_set(SILVER)
 
 
@@ -123,7 +126,7 @@ def with_human_sets(doc: Document) -> Document:
 def test_annotate_leaves_human_sets_and_layers(seed_docs):
     doc = with_human_sets(seed_docs[0])
     report = AnnotateReport()
-    (out,) = annotate([doc], now=NOW, report=report)
+    (out,) = annotate([doc], now=NOW, report=report, schema=SCHEMA)
     assert out.annotations["gold"] == doc.annotations["gold"]
     assert out.annotations["annotator/alice"] == doc.annotations["annotator/alice"]
     silver = out.annotation_set(SILVER)
@@ -134,14 +137,14 @@ def test_annotate_leaves_human_sets_and_layers(seed_docs):
 
 
 def test_annotate_force_redoes_only_silver(seed_docs):
-    (first,) = annotate([with_human_sets(seed_docs[0])], layers=["events"], now=NOW)
+    (first,) = annotate([with_human_sets(seed_docs[0])], layers=["events"], now=NOW, schema=SCHEMA)
     stale = first.annotation_set(SILVER)
     extra = first.make_span("t-0-1", 0, 1, "Life:Die", "events", Provenance("spanbank.events.v0", time=NOW))
     tampered = first.with_set(AnnotationSet(SILVER, stale.spans + (extra,), stale.events, stale.attributions))
     report = AnnotateReport()
-    (kept,) = annotate([tampered], layers=["events"], now=NOW, report=report)
+    (kept,) = annotate([tampered], layers=["events"], now=NOW, report=report, schema=SCHEMA)
     assert kept == tampered and report.skipped_silver["events"] == 1
-    (redone,) = annotate([tampered], layers=["events"], force=True, now="2025-01-01T00:00:00Z")
+    (redone,) = annotate([tampered], layers=["events"], force=True, now="2025-01-01T00:00:00Z", schema=SCHEMA)
     assert "t-0-1" not in {s.id for s in redone.annotation_set(SILVER).spans}
     assert {s.id for s in redone.annotation_set(SILVER).spans} == {s.id for s in stale.spans}
     assert {s.provenance.time for s in redone.annotation_set(SILVER).spans} == {"2025-01-01T00:00:00Z"}
@@ -151,9 +154,9 @@ def test_annotate_force_redoes_only_silver(seed_docs):
 
 def test_annotate_is_deterministic_across_runs_and_processes(seed_docs, silver):
     docs = seed_docs * 1
-    again = list(annotate(docs, now=NOW))
+    again = list(annotate(docs, now=NOW, schema=SCHEMA))
     assert again[0] == silver[0]
-    two = list(annotate(docs, now=NOW, processes=2, batch_size=1))
+    two = list(annotate(docs, now=NOW, processes=2, batch_size=1, schema=SCHEMA))
     assert two == again
 
 
@@ -164,7 +167,7 @@ def test_annotate_is_deterministic_across_runs_and_processes(seed_docs, silver):
 def test_annotate_offsets_with_emoji_and_combining_marks(text):
     article = ingest.Article(text=text, origin=ingest.Origin("mem", "0"))
     doc = next(ingest.segment_articles([article]))
-    (out,) = annotate([doc], now=NOW)
+    (out,) = annotate([doc], now=NOW, schema=SCHEMA)
     aset = out.annotation_set(SILVER)
     assert aset.spans
     for s in aset.spans:
@@ -178,7 +181,7 @@ def test_annotate_rejects_unknown_layer(seed_docs):
     from spanbank.errors import SpanbankError
 
     with pytest.raises(SpanbankError, match="unknown layer 'entity'.*allowed: entities, events, attribution"):
-        list(annotate(seed_docs, layers=["entity"]))
+        list(annotate(seed_docs, layers=["entity"], schema=SCHEMA))
 
 
 def test_cli_annotate_writes_silver_and_summary(seed_corpus):
@@ -211,7 +214,7 @@ def test_cli_annotate_usage_and_corpus_errors(seed_corpus, tmp_path):
 
 def entity_texts(text: str) -> list[tuple[str, str]]:
     article = ingest.Article(text=text, origin=ingest.Origin("mem", "0"))
-    (out,) = annotate(ingest.segment_articles([article]), layers=["entities"], now=NOW)
+    (out,) = annotate(ingest.segment_articles([article]), layers=["entities"], now=NOW, schema=SCHEMA)
     return [(s.text, s.label) for s in sorted(out.annotation_set(SILVER).spans, key=lambda s: s.start)]
 
 

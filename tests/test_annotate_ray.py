@@ -21,7 +21,10 @@ from spanbank.annotate import AnnotateReport, annotate
 from spanbank.annotate.ray_engine import annotate_corpus, import_ray
 from spanbank.cli import main
 from spanbank.model import SILVER, AnnotationSet, Provenance
+from spanbank.schema import load_schema
 from spanbank.store import open_corpus
+
+SCHEMA = load_schema()  # annotate takes the schema from its caller
 
 NOW = "2024-01-01T00:00:00Z"
 N_GENERATED = 240
@@ -78,7 +81,7 @@ def local_result(big_corpus, tmp_path_factory):
     corpus = copy_of(big_corpus, tmp_path_factory.mktemp("local") / "corpus")
     report = AnnotateReport()
     with corpus.lock():
-        corpus.write(annotate(corpus.documents(), now=NOW, processes=1, report=report))
+        corpus.write(annotate(corpus.documents(), now=NOW, processes=1, report=report, schema=SCHEMA))
     return files(corpus), report.as_dict()
 
 
@@ -86,7 +89,7 @@ def test_annotate_corpus_ray_byte_identical_to_local(ray_session, big_corpus, lo
     corpus = copy_of(big_corpus, tmp_path / "corpus")
     report = AnnotateReport()
     with corpus.lock():
-        n = corpus.write(annotate_corpus(corpus, now=NOW, batch_size=16, workers=2, report=report))
+        n = corpus.write(annotate_corpus(corpus, now=NOW, batch_size=16, workers=2, report=report, schema=SCHEMA))
     assert n == N_GENERATED + 1
     assert files(corpus) == local_result[0]
     assert report.as_dict() == local_result[1]
@@ -118,7 +121,7 @@ def test_annotate_ray_actor_killed_mid_run_is_retried(ray_session, big_corpus, l
     killer = threading.Thread(target=kill_one_actor)
     killer.start()
     with corpus.lock():
-        n = corpus.write(annotate_corpus(corpus, now=NOW, batch_size=8, workers=2, progress=advance))
+        n = corpus.write(annotate_corpus(corpus, now=NOW, batch_size=8, workers=2, progress=advance, schema=SCHEMA))
     killer.join()
     assert killed and killed["at"] < N_GENERATED + 1, "no actor was killed while the run was going on"
     assert not psutil.pid_exists(killed["pid"]) or psutil.Process(killed["pid"]).status() == psutil.STATUS_ZOMBIE
@@ -162,9 +165,9 @@ def test_trained_pre_annotator_same_under_both_engines(ray_session, seed_corpus,
     train(make_corpus(tmp_path / "train", n_docs=8), ["entities"], folder, epochs=1, force=True)
     local = copy_of(seed_corpus, tmp_path / "local")
     with local.lock():
-        local.write(annotate(local.documents(), now=NOW, pre_annotator=str(folder)))
+        local.write(annotate(local.documents(), now=NOW, pre_annotator=str(folder), schema=SCHEMA))
     with seed_corpus.lock():
-        seed_corpus.write(annotate_corpus(seed_corpus, now=NOW, pre_annotator=str(folder), workers=1))
+        seed_corpus.write(annotate_corpus(seed_corpus, now=NOW, pre_annotator=str(folder), workers=1, schema=SCHEMA))
     assert files(seed_corpus) == files(local)
     agents = {s.provenance.agent for s in next(seed_corpus.documents()).annotation_set(SILVER).spans}
     assert any(a.startswith("spanbank.trained.entities@") for a in agents)

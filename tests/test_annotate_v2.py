@@ -49,7 +49,7 @@ def events(text: str, agents: list[str] = V2) -> list[tuple[str, str, set[tuple[
 def test_defaults_are_v2_and_provenance_names_them():
     assert DEFAULTS == {"entities": "spanbank.entities.v2", "events": "spanbank.events.v2",
                         "attribution": "spanbank.attribution.v2"}
-    (doc,) = annotate([doc_of(SPLIT)], now=NOW)
+    (doc,) = annotate([doc_of(SPLIT)], now=NOW, schema=load_schema())
     assert {s.provenance.agent for s in doc.annotation_set(SILVER).spans} >= {"spanbank.attribution.v2"}
 
 

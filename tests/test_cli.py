@@ -84,3 +84,20 @@ def test_cli_quick_start_works_on_a_released_corpus_and_diff_finds_releases_with
     assert len(json.loads(res.stdout)["documents"]["added"]) == 1
     res = CliRunner().invoke(main, ["diff", "corpus-v9.9.9", "corpus"])
     assert res.exit_code == 1 and "'corpus-v9.9.9' is neither a corpus folder nor a git revision" in res.output
+
+
+def test_cli_command_modules_are_named_after_their_commands():
+    """One module per command (group): `spanbank X` lives in spanbank/cli/X.py (import: imports.py)."""
+    for name, command in main.commands.items():
+        module = command.callback.__module__ if command.callback else type(command).__module__
+        expected = {"import": "imports"}.get(name, name)
+        assert module == f"spanbank.cli.{expected}", (name, module)
+
+
+def test_cli_format_choices_come_from_the_registry():
+    from spanbank import formats
+
+    import_fmt = next(p for p in main.commands["import"].params if p.name == "fmt")
+    export_fmt = next(p for p in main.commands["export"].params if p.name == "fmt")
+    assert list(import_fmt.type.choices) == sorted([*formats.IMPORT_FORMATS, "hf"]) == ["brat", "conll", "conllu", "hf"]
+    assert list(export_fmt.type.choices) == list(formats.EXPORT_FORMATS) == ["conll", "brat", "spacy", "doccano"]

@@ -10,6 +10,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 from spanbank.cli import main
 from spanbank.formats import ImportOptions, ImportReport, import_documents, read_paths
 from spanbank.formats.docbin import read_docbin
+from spanbank.ingest import segment_documents
 from spanbank.schema import load_schema
 
 from conftest import ROOT
@@ -45,7 +46,7 @@ def test_export_brat_round_trip(gold_corpus, tmp_path):
     assert any("provenance" in note for note in report["cannot_carry"])
     original = next(gold_corpus.documents())
     items = list(read_paths("brat", [tmp_path / "brat"], ImportOptions(load_schema(), annotator="x")))
-    (back,) = import_documents([], items, ImportReport())
+    (back,) = import_documents([], items, ImportReport(), segment=segment_documents)
     assert back.text == original.text
     assert structure(back) == structure(original)
     assert structure(original)[3] == 2  # the two nested attributions survive

@@ -14,6 +14,7 @@ from spanbank.errors import InputError
 from spanbank.formats import ImportOptions, ImportReport, LabelMap, import_documents, load_label_map, read_paths
 from spanbank.formats.brat import read_brat, write_brat
 from spanbank.formats.conll import read_conll, to_bio, write_conll
+from spanbank.ingest import segment_documents
 from spanbank.model import AnnotationSet, Document, Provenance, document_id
 from spanbank.schema import load_schema
 from spanbank.store import open_corpus
@@ -234,7 +235,8 @@ def test_seed_gold_imports_cleanly(seed_corpus):
     """The hand-made gold attaches to the ingested seed article; every span text matches; anchors present."""
     report = ImportReport()
     options = ImportOptions(SCHEMA, set_name="gold", annotator="seed-annotator")
-    docs = list(import_documents(seed_corpus.documents(), read_paths("brat", [GOLD], options, report), report))
+    docs = list(import_documents(seed_corpus.documents(), read_paths("brat", [GOLD], options, report), report,
+                                 segment=segment_documents))
     assert len(docs) == 1 and report.attached == [docs[0].id] and report.added == []
     doc = docs[0]
     gold = doc.annotations["gold"]
@@ -295,7 +297,8 @@ def test_import_documents_replaces_the_set_and_adds_new_documents(seed_corpus, t
     (tmp_path / "seed.ann").write_text(f"T1\tGPE {start} {start + 7}\tBaghdad\n", encoding="utf-8")
     write(tmp_path, ANN)
     report = ImportReport()
-    docs = list(import_documents(seed_corpus.documents(), read_paths("brat", [tmp_path], options, report), report))
+    docs = list(import_documents(seed_corpus.documents(), read_paths("brat", [tmp_path], options, report), report,
+                                 segment=segment_documents))
     assert report.attached == [seed.id] and len(report.added) == 1
     new = next(d for d in docs if d.id != seed.id)
     assert new.sentences and new.tokens  # segmented like an ingested article
@@ -305,9 +308,18 @@ def test_import_documents_replaces_the_set_and_adds_new_documents(seed_corpus, t
     assert "annotator/ann" not in next(d for d in docs if d.id == seed.id).annotations
 
 
-def test_import_staged_merges_by_id_attaches_sets_and_keeps_bare_documents_sets(seed_corpus, tmp_path):
+def test_import_documents_needs_a_segmenter_for_new_brat_documents(tmp_path):
+    write(tmp_path, ANN)
+    items = read_paths("brat", [tmp_path], ImportOptions(SCHEMA))
+    with pytest.raises(InputError, match="new documents without boundaries need a segmenter") as err:
+        list(import_documents([], items, ImportReport()))
+    assert err.value.path.endswith(".txt") and "segment_documents" in err.value.hint
+
+
+def test_write_staged_merges_by_id_attaches_sets_and_keeps_bare_documents_sets(seed_corpus, tmp_path):
     from spanbank import ingest
-    from spanbank.formats import Imported, import_staged
+    from spanbank.cli.imports import write_staged
+    from spanbank.formats import Imported
     from spanbank.model import Origin
 
     seed = next(seed_corpus.documents())
@@ -322,7 +334,7 @@ def test_import_staged_merges_by_id_attaches_sets_and_keeps_bare_documents_sets(
              *(Imported(d, "ds", segmented=True) for d in reversed(new))]  # not in id order
     report = ImportReport()
     with seed_corpus.lock():
-        assert import_staged(seed_corpus, items, report) == 6
+        assert write_staged(seed_corpus, items, report, None) == 6
     docs = list(seed_corpus.documents())
     assert [d.id for d in docs] == sorted(d.id for d in docs)
     assert report.attached == [seed.id] and sorted(report.added) == sorted(d.id for d in new)
@@ -331,7 +343,7 @@ def test_import_staged_merges_by_id_attaches_sets_and_keeps_bare_documents_sets(
     assert [s.text for s in merged.annotations["annotator/bob"].spans] == ["Baghdad"]
     bare = ImportReport()
     with seed_corpus.lock():
-        import_staged(seed_corpus, [Imported(seed.without_sets(), "ds", segmented=True)], bare)
+        write_staged(seed_corpus, [Imported(seed.without_sets(), "ds", segmented=True)], bare, None)
     after = next(d for d in seed_corpus.documents() if d.id == seed.id)
     assert bare.attached == [seed.id] and set(after.annotations) == set(merged.annotations)
     assert not list(seed_corpus.path.glob(".import-*"))
@@ -378,3 +390,22 @@ def test_cli_import_brat_refuses_what_validate_rejects(seed_corpus, tmp_path):
             "(expected a attribution span labelled SOURCE)") in res.output
     assert f"\n  {bad}/doc.ann:7: role Attacker of Conflict:Attack takes " in res.output
     assert {p.name: p.read_bytes() for p in seed_corpus.path.iterdir() if p.is_file()} == before
+
+
+def test_registry_modules_expose_the_reader_and_writer_interfaces():
+    """A new format is one module (read_paths + OPTIONS, and/or write + CANNOT_CARRY) plus one line in FORMATS."""
+    import inspect
+
+    from spanbank import formats
+
+    for name, entry in formats.FORMATS.items():
+        if entry.reads:
+            module = formats.format_module(name, "reads")
+            assert list(inspect.signature(module.read_paths).parameters) == ["paths", "options", "report"], name
+            assert all(isinstance(opt, formats.ReaderOption) for opt in module.OPTIONS), name
+        if entry.writes:
+            module = formats.format_module(name, "writes")
+            assert list(inspect.signature(module.write).parameters) == ["items", "out"], name
+            assert module.CANNOT_CARRY and all(isinstance(note, str) for note in module.CANNOT_CARRY), name
+    with pytest.raises(InputError, match="unknown export format 'conllu'"):
+        formats.format_module("conllu", "writes")

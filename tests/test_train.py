@@ -27,6 +27,8 @@ from spanbank.train import collect, dev_key, train
 from spanbank.train.data import human_set
 from spanbank.schema import load_schema
 
+SCHEMA = load_schema()  # annotate takes the schema from its caller
+
 HUMAN = Provenance("alice", GOLD, "2026-01-01T00:00:00Z", "human")
 PEOPLE = ["Ahmed Saleh", "Maria Lopez", "John Carter", "Omar Haddad", "Lena Berg", "Tom Reyes", "Sara Nasser"]
 PLACES = ["Baghdad", "Mosul", "Kabul", "Basra", "Tikrit", "Erbil"]
@@ -131,8 +133,8 @@ def test_train_learns_types_the_rules_never_produce(vehicle_model, tmp_path):
     assert report["training"]["new_labels"] == ["VEH", "WEA"]
     assert gate["unscored_labels"] == ["FAC", "LOC", "ORG", "TIME"]  # no human marked them: not scored
     fresh = Document(id="doc-fresh", text="Lena Berg drove a Humvee into Mosul on Monday. Omar Haddad carried a Javelin through Tikrit.")
-    (rules,) = annotate([fresh], ["entities"])
-    (learned,) = annotate([fresh], ["entities"], pre_annotator=str(out))
+    (rules,) = annotate([fresh], ["entities"], schema=SCHEMA)
+    (learned,) = annotate([fresh], ["entities"], pre_annotator=str(out), schema=SCHEMA)
     assert not {s.label for s in rules.annotations[SILVER].spans} & {"VEH", "WEA"}
     found = {(s.text, s.label) for s in learned.annotations[SILVER].spans}
     assert {("Humvee", "VEH"), ("Javelin", "WEA")} <= found
@@ -273,7 +275,7 @@ def test_train_events_and_attribution_feed_the_rules(tmp_path):
     assert result.written and set(result.meta["agents"]) == {"events", "attribution"}
     assert result.meta["gate"]["events"]["documents"] > 0
     text = "Omar Haddad said that jets bombed Basra overnight."
-    (doc,) = annotate([Document(id="doc-x", text=text)], pre_annotator=str(tmp_path / "m"))
+    (doc,) = annotate([Document(id="doc-x", text=text)], pre_annotator=str(tmp_path / "m"), schema=SCHEMA)
     silver = doc.annotations[SILVER]
     agents = result.meta["agents"]
     triggers = [(silver.span(e.trigger).text, e.type, e.provenance.agent) for e in silver.events]

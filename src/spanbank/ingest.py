@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -24,6 +23,7 @@ import orjson
 from . import nlp
 from .errors import InputError
 from .model import Document, Origin, document_id
+from .text import decode, find_files, normalize  # noqa: F401  (decode, normalize: part of ingest's API too)
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 TEXT_SUFFIXES = {".txt", ".text", ""}
@@ -62,28 +62,8 @@ class IngestReport:
 
 def expand_paths(paths: Iterable[str | Path], suffixes: Iterable[str] = (*TEXT_SUFFIXES, *JSONL_SUFFIXES),
                  ignored: list[str] | None = None) -> list[Path]:
-    """Files named directly, plus every file with one of ``suffixes`` below named folders, in sorted order.
-
-    Hidden files and folders (``.git``, ``.DS_Store``) are passed over; any other file of a folder
-    that is not read is listed in ``ignored`` ("path: why").
-    """
-    wanted = set(suffixes)
-    shown = ", ".join(sorted(s or "no suffix" for s in wanted))
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
-                    continue
-                if f.suffix.lower() in wanted:
-                    out.append(f)
-                elif ignored is not None:
-                    ignored.append(f"{f}: not an article file (suffix {f.suffix}; read are: {shown})")
-        elif p.exists():
-            out.append(p)
-        else:
-            raise InputError("no such file or folder", path=str(p), hint="check the path")
-    return out
+    """Article files named directly, plus every article file below named folders (see :func:`.text.find_files`)."""
+    return find_files(paths, suffixes, ignored)
 
 
 def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Article]:
@@ -110,31 +90,6 @@ def check_binary(raw: bytes, path: Path, first_line: int = 1) -> None:
         offset = raw.index(b"\0")
         raise InputError("binary file (NUL byte)", path=str(path), line=first_line + raw.count(b"\n", 0, offset),
                          offset=offset - (raw.rfind(b"\n", 0, offset) + 1), hint="ingest text articles only")
-
-
-def decode(raw: bytes, path: Path, first_line: int = 1) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = first_line + raw.count(b"\n", 0, exc.start)
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1)
-        where = f"byte offset {exc.start}" if first_line == 1 else f"byte offset {col} of the line"
-        raise InputError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at {where}", path=str(path),
-                         line=line, offset=col, value=raw[exc.start:exc.start + 1],
-                         hint="re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
-
-
-def normalize(text: str) -> tuple[str, list[str]]:
-    """BOM removal, CRLF -> LF, NFC; returns the text and the steps that changed something."""
-    steps = []
-    if "\ufeff" in text:
-        text, steps = text.replace("\ufeff", ""), steps + ["strip-bom"]
-    if "\r" in text:
-        text, steps = text.replace("\r\n", "\n").replace("\r", "\n"), steps + ["crlf-to-lf"]
-    nfc = unicodedata.normalize("NFC", text)
-    if nfc != text:
-        text, steps = nfc, steps + ["nfc"]
-    return text, steps
 
 
 def check_date(value: str, path: str, line: int | None) -> str:
@@ -278,6 +233,11 @@ def segment_articles(articles: Iterable[Article], batch: int = 64) -> Iterator[D
                 sentences += [(s + start, e + start) for s, e in sents]
                 tokens += [(s + start, e + start) for s, e in toks]
             yield to_document(article, sentences, tokens)
+
+
+def segment_documents(docs: Iterable[Document]) -> Iterator[Document]:
+    """Bare documents (text and origin, e.g. an import's new ones) with boundaries, as ingest stores them."""
+    return segment_articles(Article(text=d.text, origin=d.origin) for d in docs)
 
 
 def new_documents(paths: Iterable[str | Path], known_ids: set[str], *, max_bytes: int = DEFAULT_MAX_BYTES,

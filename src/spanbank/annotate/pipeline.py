@@ -108,14 +108,12 @@ class Stage:
     """
 
     def __init__(self, settings: Settings) -> None:
-        from ..schema import load_schema
-
         if not is_machine_set(settings.into):
             raise SpanbankError(f"set {settings.into!r} is a human set; machine annotation goes into silver or "
                                 "silver/<name>", value=settings.into,
                                 hint=f"use e.g. --into-set silver/{settings.into.rsplit('/', 1)[-1]}")
         self.settings = settings
-        schema = settings.schema or load_schema()
+        schema = settings.schema  # the caller's (the CLI loads it): a stage does not load the schema itself
         model, chosen = settings.model, dict(DEFAULTS)
         if settings.pre_annotator is not None:
             from .trained import use
@@ -145,7 +143,7 @@ class Stage:
 
 def annotate(docs: Iterable[Document], layers: Sequence[str] = LAYERS, model: str = DEFAULT_MODEL,
              processes: int = 1, force: bool = False, progress: Callable[[int], None] | None = None, *,
-             schema: LabelSchema | None = None, batch_size: int = DEFAULT_BATCH, now: str | None = None,
+             schema: LabelSchema, batch_size: int = DEFAULT_BATCH, now: str | None = None,
              report: AnnotateReport | None = None, pre_annotator: str | None = None,
              into: str = SILVER) -> Iterator[Document]:
     """Pre-annotate a stream of documents in this process (``processes`` spaCy workers); yields every

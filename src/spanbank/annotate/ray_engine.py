@@ -57,7 +57,7 @@ def import_ray() -> Any:
 
 
 def annotate_corpus(corpus: Corpus, layers: Sequence[str] = LAYERS, model: str = DEFAULT_MODEL, force: bool = False,
-                    progress: Callable[[int], None] | None = None, *, schema: LabelSchema | None = None,
+                    progress: Callable[[int], None] | None = None, *, schema: LabelSchema,
                     batch_size: int = DEFAULT_BATCH, now: str | None = None, report: AnnotateReport | None = None,
                     pre_annotator: str | None = None, workers: int | None = None,
                     address: str | None = None, into: str = SILVER) -> Iterator[Document]:
@@ -68,11 +68,9 @@ def annotate_corpus(corpus: Corpus, layers: Sequence[str] = LAYERS, model: str =
     already connected to one.  ``workers``: actors in the pool (default: the cluster's CPUs).
     The caller holds the corpus lock while it drains the stream.
     """
-    from ..schema import load_schema
-
     ray = import_ray()
     settings = Settings(check_layers(layers), model, force, now or utc_now(), _absolute(pre_annotator),
-                        schema or load_schema(), batch_size, into)
+                        schema, batch_size, into)
     if settings.pre_annotator is not None:
         from .trained import read_meta
 

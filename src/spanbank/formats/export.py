@@ -1,30 +1,19 @@
 """``spanbank export``: the corpus in other tools' formats, and what each format cannot carry.
 
-Each writer re-imports to the same annotations where its format can hold them (tested per format);
-what it cannot hold is listed in :data:`CANNOT_CARRY` and in the export report.
+The exporters are the registry's (:data:`spanbank.formats.FORMATS`); each writer re-imports to the
+same annotations where its format can hold them (tested per format); what it cannot hold is its
+module's ``CANNOT_CARRY``, listed in the export report.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import orjson
-
-from ..errors import InputError
 from ..model import GOLD, SILVER, Document
-from . import brat, conll, docbin
+from . import format_module
 
-FORMATS = ("conll", "brat", "spacy", "doccano")
-CANNOT_CARRY = {
-    "conll": ["events and attribution layers (entities only, IOB2)", "nested or overlapping entities (outer span kept)",
-              "exact whitespace of the text (tokens joined by spaces on re-import)", "provenance"],
-    "brat": ["provenance (status and annotator are the import's)", "document metadata (date, title, url)"],
-    "spacy": ["overlapping entities in doc.ents (all spans are in doc.spans and user_data)"],
-    "doccano": ["provenance per span (Doccano keeps only the importing user)",
-                "events and attributions as objects (sent as trigger->argument and cue->source/content relations)"],
-}
 
 
 @dataclass
@@ -39,38 +28,20 @@ def published_set(doc: Document, set_name: str | None) -> str:
     return set_name or (GOLD if GOLD in doc.annotations else SILVER)
 
 
+def cannot_carry(fmt: str) -> list[str]:
+    """What format ``fmt`` cannot carry (its exporter module's ``CANNOT_CARRY``)."""
+    return list(format_module(fmt, "writes").CANNOT_CARRY)
+
+
 def export(fmt: str, docs: Iterable[Document], out: Path, set_name: str | None = None,
            progress: Callable[[int], None] | None = None) -> ExportReport:
     """Write ``docs`` to ``out`` (a folder) in ``fmt``; returns the files and what the format could not carry."""
-    if fmt not in FORMATS:
-        raise InputError(f"unknown export format {fmt!r}", allowed=FORMATS)
+    module = format_module(fmt, "writes")
     out.mkdir(parents=True, exist_ok=True)
-    report = ExportReport(notes=list(CANNOT_CARRY[fmt]))
-    counted = _counting(docs, report, progress)
-    if fmt == "conll":
-        path = out / "corpus.conll"
-        with path.open("w", encoding="utf-8") as fh:
-            for doc in counted:
-                conll.write_conll([doc], published_set(doc, set_name), fh)
-        report.files.append(str(path))
-    elif fmt == "brat":
-        for doc in counted:
-            txt, ann = brat.write_brat(doc, published_set(doc, set_name), out)
-            report.files += [str(txt), str(ann)]
-    elif fmt == "spacy":
-        path = out / "corpus.spacy"
-        report.notes += docbin.write_docbin(((doc, published_set(doc, set_name)) for doc in counted), path)
-        report.files.append(str(path))
-    else:
-        from ..doccano import sync  # the Doccano JSONL row format (UTF-16 offsets) lives with the sync
-
-        path = out / "corpus.jsonl"
-        with path.open("wb") as fh:
-            for doc in counted:
-                aset = doc.annotation_set(published_set(doc, set_name))
-                only = doc.without_sets().with_set(replace(aset, name=GOLD if aset.name != SILVER else SILVER))
-                fh.write(orjson.dumps(sync.payload(only)) + b"\n")
-        report.files.append(str(path))
+    report = ExportReport(notes=list(module.CANNOT_CARRY))
+    files, notes = module.write(((doc, published_set(doc, set_name)) for doc in _counting(docs, report, progress)), out)
+    report.files += [str(f) for f in files]
+    report.notes += notes
     return report
 
 

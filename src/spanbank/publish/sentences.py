@@ -4,7 +4,7 @@ Rows are the documents' sentences, each with its tokens (the text sliced at the 
 and offsets.  Tags are computed once per block over all tokens: spans are sorted by (document,
 start, longest first) and placed greedily; a span overlapping an already tagged token cannot be
 expressed in IOB2 and is skipped (counted as a conflict).  A sentence starting inside a span
-restarts it with ``B-``.  Tag ids come from the tag-name tables of :func:`~.features.iob2_names`.
+restarts it with ``B-``: the IOB2 rule of :mod:`spanbank.iob2` (ids in the order of :func:`~.features.iob2_names`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import iob2
 from .arrow import as_array, list_of, numpy, offsets_of, ranges, struct
 from .docs import Docs
-from .features import iob2_names
 from .layers import Layers
 
 
@@ -49,27 +49,15 @@ class Sentences:
                 "offsets": list_of(pairs, self.offsets, struct(pairs.value_type, {"start": d.tok_start[tokens],
                                                                                   "end": d.tok_end[tokens]}))}
 
-    def tags(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, labels: np.ndarray,
-             names: list[str]) -> tuple[np.ndarray, int]:
-        """Per sentence token IOB2 tag ids for spans ``[start, end)`` of ``doc`` labelled ``labels`` (ids in ``names``).
+    def tags(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, int]:
+        """Per sentence token IOB2 tag ids (:mod:`spanbank.iob2`) for spans ``[start, end)`` of ``doc`` with label ids ``labels``.
 
         Returns the tags (aligned with :attr:`tokens`) and the number of spans that could not be tagged.
         """
-        table = {name: i for i, name in enumerate(iob2_names(names))}
-        begin = np.array([table[f"B-{n}"] for n in names], np.int64)
-        inside = np.array([table[f"I-{n}"] for n in names], np.int64)
         order = np.lexsort((start - end, start, doc))
         first, last = self.docs.token_range(doc[order], start[order], end[order])
-        ok = _placed(first, last, doc[order])
-        first, last, label = first[ok], last[ok], labels[order][ok]
-        tags = np.zeros(len(self.docs.tok_doc), np.int64)
-        tags[ranges(first, last - first)] = np.repeat(inside[label], last - first)
-        tags[first] = begin[label]
-        out = tags[self.tokens]
-        starts = self.offsets[:-1][self.last > self.first]
-        restart = np.arange(len(table), dtype=np.int64)
-        restart[inside] = begin
-        out[starts] = restart[out[starts]]
+        tags, ok = iob2.encode(len(self.docs.tok_doc), first, last, labels[order], doc[order])
+        out = iob2.restart(tags[self.tokens], self.offsets[:-1][self.last > self.first])
         return out, int((~ok).sum())
 
     def token_ref(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray,
@@ -85,29 +73,11 @@ class Sentences:
                 "end_token": pa.array(b - first, pa.int32(), mask=~ok)}
 
 
-def _placed(first: np.ndarray, last: np.ndarray, doc: np.ndarray) -> np.ndarray:
-    """Which spans (sorted by document, then start) get tags: each must not overlap an earlier placed one.
-
-    Token indices are block-wide and grow with the document, so one running maximum serves all
-    documents; it is exact while nothing is skipped, and documents with a skipped span are redone
-    one span at a time.
-    """
-    reach = np.maximum.accumulate(np.concatenate([[-1], last[:-1]])) if len(last) else last
-    ok = (first < last) & (first >= reach)
-    for d in np.unique(doc[(first < last) & (first < reach)]):
-        reach_d = -1
-        for i in np.flatnonzero(doc == d):
-            ok[i] = first[i] < last[i] and first[i] >= reach_d
-            if ok[i]:
-                reach_d = last[i]
-    return ok
-
-
 def ner_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> tuple[pa.Table, int]:
     """The ``ner`` rows of a block and the number of entity spans IOB2 cannot express."""
     rows = layers.ent_rows
-    tags, conflicts = sentences.tags(layers.ents.doc, layers.span_start[rows], layers.span_end[rows], numpy(layers.ent_labels),
-                                     layers.names.entity)
+    tags, conflicts = sentences.tags(layers.ents.doc, layers.span_start[rows], layers.span_end[rows],
+                                     numpy(layers.ent_labels))
     columns = {**sentences.base(schema), "ner_tags": list_of(schema.field("ner_tags").type, sentences.offsets, tags)}
     return _table(schema, columns), conflicts
 
@@ -116,7 +86,7 @@ def events_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> pa.
     """The ``events`` rows of a block: trigger tags and, per sentence, the events whose trigger starts in it."""
     ev, trig, docs = layers.events, layers.trigger, sentences.docs
     start, end = layers.span_start[trig], layers.span_end[trig]
-    tags, _ = sentences.tags(ev.doc, start, end, numpy(layers.types), layers.names.event)
+    tags, _ = sentences.tags(ev.doc, start, end, numpy(layers.types))
     sentence, found = docs.sentence_of(ev.doc, start)
     event_type = schema.field("events").type.value_type
     trigger = struct(event_type.field("trigger").type, {"start": start, "end": end,

@@ -152,9 +152,9 @@ def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str, 
     schema = schema or load_schema()
     silent = unannotated_labels(list(train) + list(dev), layers, schema)
     stripped = [s.doc.without_sets() for s in sorted(dev, key=lambda s: s.id)]
-    current = list(annotate(stripped, LAYERS, model=base, now="1970-01-01T00:00:00Z") if current_folder is None else
-                   annotate(stripped, LAYERS, pre_annotator=str(current_folder), now="1970-01-01T00:00:00Z"))
-    trained = list(annotate(stripped, LAYERS, pre_annotator=str(folder), now="1970-01-01T00:00:00Z"))
+    current = list(annotate(stripped, LAYERS, model=base, now="1970-01-01T00:00:00Z", schema=schema) if current_folder is None else
+                   annotate(stripped, LAYERS, pre_annotator=str(current_folder), now="1970-01-01T00:00:00Z", schema=schema))
+    trained = list(annotate(stripped, LAYERS, pre_annotator=str(folder), now="1970-01-01T00:00:00Z", schema=schema))
     out: dict[str, Any] = {}
     for layer in layers:
         gold = [_as_gold(s, layer) for s in sorted(dev, key=lambda s: s.id) if layer in s.targets]

@@ -14,7 +14,7 @@ import orjson
 
 from ..errors import InputError
 from ..model import GOLD, SILVER, Document
-from . import brat, conll, docbin
+from . import brat, conll, docbin, doccano
 
 FORMATS = ("conll", "brat", "spacy", "doccano")
 CANNOT_CARRY = {
@@ -62,14 +62,12 @@ def export(fmt: str, docs: Iterable[Document], out: Path, set_name: str | None =
         report.notes += docbin.write_docbin(((doc, published_set(doc, set_name)) for doc in counted), path)
         report.files.append(str(path))
     else:
-        from ..doccano import sync  # the Doccano JSONL row format (UTF-16 offsets) lives with the sync
-
         path = out / "corpus.jsonl"
         with path.open("wb") as fh:
             for doc in counted:
                 aset = doc.annotation_set(published_set(doc, set_name))
                 only = doc.without_sets().with_set(replace(aset, name=GOLD if aset.name != SILVER else SILVER))
-                fh.write(orjson.dumps(sync.payload(only)) + b"\n")
+                fh.write(orjson.dumps(doccano.payload(only)) + b"\n")
         report.files.append(str(path))
     return report
 

@@ -10,6 +10,7 @@ import signal
 import socket
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import orjson
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from spanbank.cli import main
-from spanbank.doccano import annotators, merge, server
+from spanbank.doccano import annotators, journal, merge, server
 from spanbank.doccano import project as projects
 from spanbank.doccano import pull as pulling
 from spanbank.doccano import push as pushing
@@ -133,23 +134,28 @@ def annotator(client, doccano_server, project, name) -> DoccanoClient:
     return DoccanoClient.login(doccano_server.url, name, password)
 
 
-# --- offsets -------------------------------------------------------------------------------------
+# --- push journal (no server) ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("plain text here", "text"), ("😀 Bob", "Bob"), ("𝐀𝐁 Bob 😀", "😀"), ("Cafe\u0301 Bob", "Bob"),
-    ("👩\u200d👩\u200d👧 ok", "ok"), ("a😀b😀c", "b😀c"), ("é\u0301😀", "\u0301😀"),
-])
-def test_utf16_offsets_round_trip(text, needle):
-    u16, start = fmt.Utf16(text), text.index(needle)
-    s16, e16 = u16.to16(start), u16.to16(start + len(needle))
-    assert fmt.utf16_slice(text, s16, e16) == needle
-    assert (u16.from16(s16), u16.from16(e16)) == (start, start + len(needle))
+def test_read_journal_skips_a_line_torn_by_a_kill(tmp_path):
+    path = tmp_path / "push-x.jsonl"
+    lines = [{"begin": 1, "docs": {"a": "r1"}}, {"task": 1, "id": "t1"}, {"done": 1},
+             {"begin": 2, "docs": {"b": "r2"}}, {"task": 2, "id": "t2"}]
+    path.write_bytes(b"".join(orjson.dumps(rec) + b"\n" for rec in lines) + b'{"done": 2')  # killed mid-write
+    assert journal.read_journal(path) == ({"a": "r1"}, ["t2"])  # chunk 2 counts as begun, not done
+    assert journal.read_journal(tmp_path / "none.jsonl") == ({}, [])
 
 
-def test_utf16_from16_inside_surrogate_pair_is_none():
-    u16 = fmt.Utf16("a😀b")
-    assert [u16.from16(j) for j in range(6)] == [0, 1, None, 2, 3, None]
+def test_export_rows_a_bad_line_names_the_member_and_line(tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("admin.jsonl", b'{"id": 1, "spanbank_id": "d1", "text": "x"}\n{"id": 2, "spanb\n')
+    rows = pulling._export_rows(archive)
+    assert next(rows)["spanbank_id"] == "d1"
+    with pytest.raises(SyncError) as info:
+        next(rows)
+    assert (info.value.path, info.value.line) == ("export.zip:admin.jsonl", 2)
+    assert str(info.value).startswith("export.zip:admin.jsonl:2:")
 
 
 # --- setup ---------------------------------------------------------------------------------------

@@ -14,7 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from spanbank.doccano import server, sync
+from spanbank.doccano import merge, server
+from spanbank.doccano import project as setup
+from spanbank.doccano import pull as pulling
+from spanbank.doccano import push as pushing
+from spanbank.formats import doccano as fmt
 from spanbank.doccano.client import DoccanoClient
 from spanbank.model import AnnotationSet, Argument, Attribution, Document, Event, Provenance, Span, document_id
 from spanbank.schema import load_schema
@@ -55,7 +59,7 @@ def timed(fn):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", type=int, nargs="?", default=10000)
-    parser.add_argument("--chunk-size", type=int, default=sync.DEFAULT_CHUNK)
+    parser.add_argument("--chunk-size", type=int, default=pushing.DEFAULT_CHUNK)
     args = parser.parse_args()
     os.environ.setdefault("SPANBANK_DOCCANO_TOOLS", str(ROOT / ".spanbank" / "doccano"))
     with tempfile.TemporaryDirectory(prefix="bench-doccano-") as tmp:
@@ -81,20 +85,20 @@ def run(tmp: Path, state: Path, info, n: int, chunk_size: int) -> None:
         corpus.write(make_doc(i) for i in range(n))
     raw = tmp / "raw.jsonl"
     with raw.open("wb") as fh:
-        fh.writelines(sync.iter_payloads(corpus.documents(), info.username))  # exactly the rows push sends
+        fh.writelines(fmt.iter_payloads(corpus.documents(), info.username))  # exactly the rows push sends
     with DoccanoClient.login(info.url, info.username, info.password()) as client:
         projects = {}
         for name in ("raw-1", "sync", "raw-2"):
-            sync.ensure_project(client, schema, name)
-            projects[name] = sync.require_project(client, name)["id"]
-        sync_project = sync.require_project(client, "sync")
+            setup.ensure_project(client, schema, name)
+            projects[name] = setup.require_project(client, name)["id"]
+        sync_project = setup.require_project(client, "sync")
         load = [os.getloadavg()[0]]
         t_import1, _ = timed(lambda: client.wait_task(client.upload(projects["raw-1"], raw)))
-        t_push, push = timed(lambda: sync.push(client, sync_project, corpus, state=state, chunk_size=chunk_size))
+        t_push, push = timed(lambda: pushing.push(client, sync_project, corpus, state=state, chunk_size=chunk_size))
         t_import2, _ = timed(lambda: client.wait_task(client.upload(projects["raw-2"], raw)))
         load.append(os.getloadavg()[0])
         t_export1, _ = timed(lambda: client.export(projects["raw-1"], tmp / "raw-1.zip"))
-        t_pull, pull = timed(lambda: sync.pull(client, sync_project, corpus, schema))
+        t_pull, pull = timed(lambda: merge.commit(corpus, pulling.read(client, sync_project, corpus, schema)))
         t_export2, _ = timed(lambda: client.export(projects["raw-1"], tmp / "raw-2.zip"))
         load.append(os.getloadavg()[0])
         assert {client.count_examples(pid) for pid in projects.values()} == {n}

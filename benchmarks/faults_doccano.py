@@ -27,7 +27,11 @@ from typing import Callable, NamedTuple
 import orjson
 import psutil
 
-from spanbank.doccano import server, sync
+from spanbank.doccano import merge, server
+from spanbank.doccano import project as projects
+from spanbank.doccano import pull as pulling
+from spanbank.doccano import push as pushing
+from spanbank.doccano.journal import journal_path
 from spanbank.doccano.client import TOTAL_TIMEOUT, DoccanoClient
 from spanbank.errors import SyncError
 from spanbank.model import AnnotationSet, Document, Provenance, Span, document_id
@@ -99,8 +103,8 @@ def _corpus(name: str, docs: list[Document]):
 
 def _project(client: DoccanoClient, prefix: str) -> dict:
     name = f"{prefix}-{time.time_ns() % 10**9}"
-    sync.ensure_project(client, load_schema(), name)
-    return sync.require_project(client, name)
+    projects.ensure_project(client, load_schema(), name)
+    return projects.require_project(client, name)
 
 
 def _copies(client: DoccanoClient, project: dict) -> dict[str, int]:
@@ -154,14 +158,14 @@ def kill_worker_mid_push() -> Row:
     with _client(state) as client:
         project = _project(client, "fault-worker")
         try:
-            sync.push(client, project, corpus, state=state, chunk_size=5, progress=kill, task_timeout=120)
+            pushing.push(client, project, corpus, state=state, chunk_size=5, progress=kill, task_timeout=120)
             outcome = "push finished (not expected)"
             failed = False
         except SyncError as exc:
             outcome, failed = str(exc)[:90], "is not running" in str(exc) and "spanbank doccano up" in str(exc)
         elapsed = time.monotonic() - killed_at[0] if killed_at else float("inf")
         server.ensure_up(state)
-        sync.push(client, project, corpus, state=state, chunk_size=5, task_timeout=120)
+        pushing.push(client, project, corpus, state=state, chunk_size=5, task_timeout=120)
         once = _once(client, project, docs)
     return Row("kill worker mid-push", f"fails < {BOUND:.0f} s saying what to do; resumed push: each document once",
                f"failed {elapsed:.1f} s after the kill: {outcome}...; resumed: {once}",
@@ -217,14 +221,14 @@ def concurrent_import_during_pull() -> Row:
 
     with _client(state) as client:
         project = _project(client, "fault-import")
-        sync.push(client, project, corpus, state=state)
+        pushing.push(client, project, corpus, state=state)
         example = next(client.examples(project["id"]))
         name, password = f"ann{time.time_ns() % 10**9}", f"pw-{time.time_ns()}"
         client.add_member(project["id"], client.create_user(name, password)["id"])
         with DoccanoClient.login(client.url, name, password) as annotator:  # touched: the pull reads its labels
             annotator.toggle_confirmed(project["id"], example["id"])
         client._http.event_hooks["request"] = [import_now]
-        report = sync.pull(client, project, corpus, load_schema())
+        report = merge.commit(corpus, pulling.read(client, project, corpus, load_schema()))
     gold = next(corpus.documents()).annotations.get("gold")
     kept = gold is not None and [(s.text, s.label) for s in gold.spans] == [("Monday", "TIME")]
     ran = bool(imported) and imported[0].returncode == 0
@@ -243,7 +247,7 @@ def killed_push_resumes() -> Row:
     corpus = _corpus("c-resume", docs)
     with _client(state) as client:
         project = _project(client, "fault-resume")
-        journal = sync.journal_path(state, client, project)
+        journal = journal_path(state, client, project)
         proc = subprocess.Popen([SPANBANK, "doccano", "push", "--corpus", str(corpus.path), "--project",
                                  project["name"], "--chunk-size", "100"], env=_cli_env(tmp),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -257,7 +261,7 @@ def killed_push_resumes() -> Row:
             proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         left = [p.name for p in state.glob(".push-*")]
-        report = sync.push(client, project, corpus, state=state, chunk_size=100, task_timeout=120)
+        report = pushing.push(client, project, corpus, state=state, chunk_size=100, task_timeout=120)
         once = _once(client, project, docs)
     after = [p.name for p in state.glob(".push-*")]
     return Row("killed push resumes", "each document once; chunk folders removed, journal kept",

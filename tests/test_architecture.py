@@ -50,7 +50,6 @@ OURS: dict[str, tuple[str, ...]] = {
 # then leave this list.
 KNOWN_LONG = {
     "store.py", "publish/card.py",
-    "doccano/pull.py", "doccano/server.py", "doccano/sync.py",
 }
 
 

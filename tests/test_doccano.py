@@ -10,6 +10,7 @@ import signal
 import socket
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import orjson
@@ -20,9 +21,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from spanbank.cli import main
-from spanbank.doccano import server, sync
+from spanbank.doccano import annotators, journal, merge, server
+from spanbank.doccano import project as projects
+from spanbank.doccano import pull as pulling
+from spanbank.doccano import push as pushing
+from spanbank.doccano.journal import journal_path
 from spanbank.doccano.client import DoccanoClient
 from spanbank.errors import CorpusError, SyncError
+from spanbank.formats import doccano as fmt
 from spanbank.model import (
     AnnotationSet,
     Argument,
@@ -54,8 +60,8 @@ def client(doccano_server):
 
 def new_project(client, schema, prefix="t"):
     name = f"{prefix}-{next(_names)}-{time.time_ns() % 10**8}"
-    sync.ensure_project(client, schema, name)
-    return sync.require_project(client, name)
+    projects.ensure_project(client, schema, name)
+    return projects.require_project(client, name)
 
 
 def span(doc_text, sid, needle, label, layer, nth=0):
@@ -91,6 +97,11 @@ def emoji_doc() -> Document:
     return doc.with_set(AnnotationSet("silver", spans, (event,), (Attribution("a1", "x6", "x7", "x8", MACHINE),)))
 
 
+def pull_now(client, project, corpus, schema, **options):
+    """What `spanbank doccano pull` does: read over REST (no lock), then commit under the corpus lock."""
+    return merge.commit(corpus, pulling.read(client, project, corpus, schema, **options))
+
+
 def make_corpus(path: Path, docs) -> object:
     corpus = open_corpus(path)
     with corpus.lock():
@@ -103,7 +114,7 @@ def pushed_emoji_doc(client, schema, doccano_server, tmp_path):
     doc = emoji_doc()
     corpus = make_corpus(tmp_path / "c", [doc])
     project = new_project(client, schema)
-    sync.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state)
     return doc, corpus, project, next(client.examples(project["id"]))
 
 
@@ -123,23 +134,28 @@ def annotator(client, doccano_server, project, name) -> DoccanoClient:
     return DoccanoClient.login(doccano_server.url, name, password)
 
 
-# --- offsets -------------------------------------------------------------------------------------
+# --- push journal (no server) ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("plain text here", "text"), ("😀 Bob", "Bob"), ("𝐀𝐁 Bob 😀", "😀"), ("Cafe\u0301 Bob", "Bob"),
-    ("👩\u200d👩\u200d👧 ok", "ok"), ("a😀b😀c", "b😀c"), ("é\u0301😀", "\u0301😀"),
-])
-def test_utf16_offsets_round_trip(text, needle):
-    u16, start = sync.Utf16(text), text.index(needle)
-    s16, e16 = u16.to16(start), u16.to16(start + len(needle))
-    assert sync.utf16_slice(text, s16, e16) == needle
-    assert (u16.from16(s16), u16.from16(e16)) == (start, start + len(needle))
+def test_read_journal_skips_a_line_torn_by_a_kill(tmp_path):
+    path = tmp_path / "push-x.jsonl"
+    lines = [{"begin": 1, "docs": {"a": "r1"}}, {"task": 1, "id": "t1"}, {"done": 1},
+             {"begin": 2, "docs": {"b": "r2"}}, {"task": 2, "id": "t2"}]
+    path.write_bytes(b"".join(orjson.dumps(rec) + b"\n" for rec in lines) + b'{"done": 2')  # killed mid-write
+    assert journal.read_journal(path) == ({"a": "r1"}, ["t2"])  # chunk 2 counts as begun, not done
+    assert journal.read_journal(tmp_path / "none.jsonl") == ({}, [])
 
 
-def test_utf16_from16_inside_surrogate_pair_is_none():
-    u16 = sync.Utf16("a😀b")
-    assert [u16.from16(j) for j in range(6)] == [0, 1, None, 2, 3, None]
+def test_export_rows_a_bad_line_names_the_member_and_line(tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("admin.jsonl", b'{"id": 1, "spanbank_id": "d1", "text": "x"}\n{"id": 2, "spanb\n')
+    rows = pulling._export_rows(archive)
+    assert next(rows)["spanbank_id"] == "d1"
+    with pytest.raises(SyncError) as info:
+        next(rows)
+    assert (info.value.path, info.value.line) == ("export.zip:admin.jsonl", 2)
+    assert str(info.value).startswith("export.zip:admin.jsonl:2:")
 
 
 # --- setup ---------------------------------------------------------------------------------------
@@ -147,15 +163,15 @@ def test_utf16_from16_inside_surrogate_pair_is_none():
 
 def test_ensure_project_idempotent_and_reports_drift(client, schema):
     name = f"setup-{time.time_ns()}"
-    first = sync.ensure_project(client, schema, name)
+    first = projects.ensure_project(client, schema, name)
     assert first.created and len(first.labels_created) == 45 + len(schema.role_names()) + 2
     client.create_label_type(first.project_id, "span", {"text": "NOT-IN-SCHEMA", "background_color": "#000000"})
-    second = sync.ensure_project(client, schema, name)
+    second = projects.ensure_project(client, schema, name)
     assert (second.created, second.labels_created, second.labels_updated, second.settings_changed) == (False, [], [], [])
     assert second.drift == ["span label 'NOT-IN-SCHEMA' is on the server but not in the schema"]
     types = {t["text"]: t for t in client.label_types(first.project_id, "span")}
     assert types["PER"]["suffix_key"] == "p" and types["PER"]["background_color"] == "#1f77b4"
-    project = sync.require_project(client, name)
+    project = projects.require_project(client, name)
     assert project["collaborative_annotation"] and project["use_relation"] and not project["grapheme_mode"]
     assert project["guideline"].startswith("#") or len(project["guideline"]) > 100
 
@@ -167,7 +183,7 @@ def test_push_seed_corpus_ui_shows_our_span_texts(client, schema, seed_corpus, d
     docs = [annotated(d) for d in seed_corpus.documents()] + [emoji_doc()]
     corpus = make_corpus(tmp_path / "c", docs)
     project = new_project(client, schema)
-    report = sync.push(client, project, corpus, state=doccano_server.state)
+    report = pushing.push(client, project, corpus, state=doccano_server.state)
     assert (report.uploaded, report.chunks) == (len(docs), 1)
     by_id = {d.id: d for d in docs}
     types = {t["id"]: t["text"] for t in client.label_types(project["id"], "span")}
@@ -175,13 +191,13 @@ def test_push_seed_corpus_ui_shows_our_span_texts(client, schema, seed_corpus, d
     for ex in client.examples(project["id"]):
         doc = by_id[ex["meta"]["spanbank_id"]]
         assert ex["text"] == doc.text
-        assert set(ex["meta"]) == set(sync.META_KEYS) and None not in ex["meta"].values()
-        shown = sorted((sync.utf16_slice(ex["text"], s["start_offset"], s["end_offset"]), types[s["label"]])
+        assert set(ex["meta"]) == set(fmt.META_KEYS) and None not in ex["meta"].values()
+        shown = sorted((fmt.utf16_slice(ex["text"], s["start_offset"], s["end_offset"]), types[s["label"]])
                        for s in client.spans(project["id"], ex["id"]))
         assert shown == sorted((s.text, s.label) for s in doc.annotations["silver"].spans)
         spans = {s["id"]: s for s in client.spans(project["id"], ex["id"])}
-        rels = sorted((sync.utf16_slice(ex["text"], spans[r["from_id"]]["start_offset"], spans[r["from_id"]]["end_offset"]),
-                       sync.utf16_slice(ex["text"], spans[r["to_id"]]["start_offset"], spans[r["to_id"]]["end_offset"]),
+        rels = sorted((fmt.utf16_slice(ex["text"], spans[r["from_id"]]["start_offset"], spans[r["from_id"]]["end_offset"]),
+                       fmt.utf16_slice(ex["text"], spans[r["to_id"]]["start_offset"], spans[r["to_id"]]["end_offset"]),
                        rtypes[r["type"]]) for r in client.relations(project["id"], ex["id"]))
         silver = doc.annotations["silver"]
         assert rels == sorted((silver.span(r.head).text, silver.span(r.tail).text, r.type) for r in silver.relations())
@@ -190,8 +206,8 @@ def test_push_seed_corpus_ui_shows_our_span_texts(client, schema, seed_corpus, d
 def test_push_again_is_a_no_op(client, schema, doccano_server, tmp_path):
     corpus = make_corpus(tmp_path / "c", [emoji_doc()])
     project = new_project(client, schema)
-    assert sync.push(client, project, corpus, state=doccano_server.state).uploaded == 1
-    again = sync.push(client, project, corpus, state=doccano_server.state)
+    assert pushing.push(client, project, corpus, state=doccano_server.state).uploaded == 1
+    again = pushing.push(client, project, corpus, state=doccano_server.state)
     assert (again.uploaded, again.already_on_server, again.reconciled, again.changed_since_push) == (0, 1, False, [])
     assert client.count_examples(project["id"]) == 1
 
@@ -222,11 +238,11 @@ def test_push_resumes_after_server_killed_each_document_once(client, schema, doc
 
     fast = DoccanoClient(client.url, client._http.headers["Authorization"].split()[1], retries=2, backoff=0.2)
     with pytest.raises(SyncError):
-        sync.push(fast, project, corpus, state=doccano_server.state, chunk_size=10, progress=kill_after_first_chunk)
+        pushing.push(fast, project, corpus, state=doccano_server.state, chunk_size=10, progress=kill_after_first_chunk)
     assert killed
     server.ensure_up(doccano_server.state)
     with doccano_server.client() as again:
-        report = sync.push(again, project, corpus, state=doccano_server.state, chunk_size=10)
+        report = pushing.push(again, project, corpus, state=doccano_server.state, chunk_size=10)
         # how far the killed run got depends on timing (a dying gunicorn may still finish a request)
         assert report.already_on_server >= 10 and report.uploaded + report.already_on_server == 30
         assert server_copies(again, project) == {d.id: 1 for d in docs}
@@ -236,30 +252,30 @@ def test_push_removes_importer_made_duplicates(client, schema, doccano_server, t
     docs = generated_docs(6, "dup")
     corpus = make_corpus(tmp_path / "c", docs)
     project = new_project(client, schema)
-    sync.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state)
     raw = tmp_path / "raw.jsonl"
-    raw.write_bytes(b"".join(sync.iter_payloads(iter(docs[:4]), "admin")))
+    raw.write_bytes(b"".join(fmt.iter_payloads(iter(docs[:4]), "admin")))
     client.wait_task(client.upload(project["id"], raw))  # what a retried import task leaves behind
     assert client.count_examples(project["id"]) == 10
-    report = sync.push(client, project, corpus, state=doccano_server.state)
+    report = pushing.push(client, project, corpus, state=doccano_server.state)
     assert (report.duplicates_removed, report.uploaded, report.reconciled) == (4, 0, True)
     assert server_copies(client, project) == {d.id: 1 for d in docs}
 
 
 def test_chunk_builder_small_lead_chunk_then_full_chunks_skipping_known(tmp_path, monkeypatch):
-    monkeypatch.setattr(sync, "LEAD_CHUNK", 2)
+    monkeypatch.setattr(pushing, "LEAD_CHUNK", 2)
     docs = sorted(generated_docs(8, "chunks"), key=lambda d: d.id)
     corpus = make_corpus(tmp_path / "c", docs)
-    known = {docs[0].id: "stale-revision", docs[4].id: sync.revision(docs[4])}
-    report = sync.PushReport()
-    builder = sync._ChunkBuilder(corpus, known, "admin", tmp_path, 3, report)
+    known = {docs[0].id: "stale-revision", docs[4].id: fmt.revision(docs[4])}
+    report = pushing.PushReport()
+    builder = pushing._ChunkBuilder(corpus, known, "admin", tmp_path, 3, report)
     thread = threading.Thread(target=builder.run, args=(threading.Event(),))
     thread.start()
     chunks = list(iter(builder.next, None))
     thread.join()
     assert [(c.skipped, len(c.batch)) for c in chunks] == [(1, 2), (1, 3), (0, 1)]
     sent = [orjson.loads(line) for c in chunks for line in c.path.read_bytes().splitlines()]
-    assert sent == [sync.payload(d, "admin") for d in docs if d.id not in known]
+    assert sent == [fmt.payload(d, "admin") for d in docs if d.id not in known]
     assert [list(c.batch) for c in chunks] == [[d.id for d in docs[1:3]], [d.id for d in docs[3:4] + docs[5:7]],
                                                [docs[7].id]]
     assert (report.already_on_server, report.changed_since_push) == (2, [docs[0].id])
@@ -278,7 +294,7 @@ def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_
     doc, corpus, project, ex = pushed_emoji_doc(client, schema, doccano_server, tmp_path)
     types = {t["text"]: t["id"] for t in client.label_types(project["id"], "span")}
     rtypes = {t["text"]: t["id"] for t in client.label_types(project["id"], "relation")}
-    u16 = sync.Utf16(doc.text)
+    u16 = fmt.Utf16(doc.text)
     stamp = time.time_ns() % 10**6
     ann1 = annotator(client, doccano_server, project, f"ann1x{stamp}")
     ann2 = annotator(client, doccano_server, project, f"ann2x{stamp}")
@@ -288,11 +304,11 @@ def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_
         fled = doc.text.index("fled")
         trig = ann2.create_span(project["id"], ex["id"], u16.to16(fled), u16.to16(fled + 4), types["Movement:Transport"])
         paris = next(s for s in ann2.spans(project["id"], ex["id"])
-                     if sync.utf16_slice(doc.text, s["start_offset"], s["end_offset"]) == "Paris")
+                     if fmt.utf16_slice(doc.text, s["start_offset"], s["end_offset"]) == "Paris")
         ann2.create_relation(project["id"], ex["id"], trig["id"], paris["id"], rtypes["Destination"])
         ann2.create_span(project["id"], ex["id"], 1, 3, types["PER"])  # splits the 😀 surrogate pair
         ann1.toggle_confirmed(project["id"], ex["id"])
-    report = sync.pull(client, project, corpus, schema)
+    report = pull_now(client, project, corpus, schema)
     assert report.updated == [doc.id] and report.annotators == sorted([f"ann1x{stamp}", f"ann2x{stamp}"])
     (recorded,) = corpus.rounds()
     assert report.round == 1 and recorded == {"round": 1, "time": recorded["time"], "project": project["name"],
@@ -314,9 +330,9 @@ def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_
     assert kept.detail == f"doccano {project['name']}#{ex['id']}; confirmed pre-annotation"
     assert [a.source and one.span(a.source).text for a in one.attributions] == ["Officials"]
     assert [r["reason"][:15] for r in report.rejects] == ["UTF-16 offsets "]
-    assert (tmp_path / "c" / sync.REJECTS).exists()
+    assert (tmp_path / "c" / merge.REJECTS).exists()
     before = (tmp_path / "c" / "annotations.jsonl").read_bytes()
-    again = sync.pull(client, project, corpus, schema)
+    again = pull_now(client, project, corpus, schema)
     assert (again.updated, (tmp_path / "c" / "annotations.jsonl").read_bytes()) == ([], before)
     assert again.round is None and len(corpus.rounds()) == 1  # nothing new: no round
 
@@ -324,11 +340,11 @@ def test_pull_two_annotators_keeps_both_with_provenance(client, schema, doccano_
 def test_pull_untouched_examples_cost_no_per_example_calls(client, schema, doccano_server, tmp_path):
     corpus = make_corpus(tmp_path / "c", generated_docs(3, "quiet"))
     project = new_project(client, schema)
-    sync.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state)
     before = (tmp_path / "c" / "annotations.jsonl").read_bytes()
     paths: list[str] = []
     client._http.event_hooks["request"] = [lambda request: paths.append(request.url.path)]
-    report = sync.pull(client, project, corpus, schema)
+    report = pull_now(client, project, corpus, schema)
     assert (report.examples, report.unchanged, report.updated, report.conflicts) == (3, 3, [], [])
     assert [p for p in paths if "/examples/" in p or p.endswith("/members")] == []
     assert (tmp_path / "c" / "annotations.jsonl").read_bytes() == before
@@ -341,14 +357,14 @@ def test_pull_conflict_needs_force_and_changed_text_is_an_error(client, schema, 
         ann3.toggle_confirmed(project["id"], ex["id"])
     edited = doc.with_set(AnnotationSet("silver", doc.annotations["silver"].spans[:3]))
     make_corpus(tmp_path / "c", [edited])
-    report = sync.pull(client, project, corpus, schema)
+    report = pull_now(client, project, corpus, schema)
     assert (report.conflicts, report.updated) == ([doc.id], [])
     assert "annotator/" not in str(list(next(corpus.documents()).annotations))
-    forced = sync.pull(client, project, corpus, schema, force=True)
+    forced = pull_now(client, project, corpus, schema, force=True)
     assert forced.updated == [doc.id] and forced.annotators == [f"ann3x{stamp}"]
     client.request("PATCH", f"/v1/projects/{project['id']}/examples/{ex['id']}", json={"text": doc.text + " edited"})
     with pytest.raises(SyncError, match=f"document {doc.id} .*text on the server differs"):
-        sync.pull(client, project, corpus, schema)
+        pull_now(client, project, corpus, schema)
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])
@@ -373,12 +389,12 @@ def test_round_trip_random_documents(doccano_server, schema, tmp_path_factory, d
     corpus = make_corpus(tmp / "c", docs)
     with doccano_server.client() as client:
         project = new_project(client, schema, "rt")
-        sync.push(client, project, corpus, state=doccano_server.state)
+        pushing.push(client, project, corpus, state=doccano_server.state)
         stamp = time.time_ns() % 10**8
         with annotator(client, doccano_server, project, f"rt{stamp}") as ann:
             for ex in client.examples(project["id"]):
                 ann.toggle_confirmed(project["id"], ex["id"])
-        report = sync.pull(client, project, corpus, schema)
+        report = pull_now(client, project, corpus, schema)
     assert report.rejects == []
     for doc in corpus.documents():
         silver, back = doc.annotations["silver"], doc.annotations[f"annotator/rt{stamp}"]
@@ -418,7 +434,7 @@ def test_push_with_stopped_worker_fails_within_seconds(client, schema, doccano_s
     try:
         started = time.monotonic()
         with pytest.raises(SyncError, match=r"local Doccano task worker( \(pid \d+\))? is not running; imports"):
-            sync.push(client, project, corpus, state=doccano_server.state)
+            pushing.push(client, project, corpus, state=doccano_server.state)
         assert time.monotonic() - started < 20
     finally:
         server.ensure_up(doccano_server.state)
@@ -479,8 +495,56 @@ def pushed_plain_doc(client, schema, doccano_server, tmp_path):
     doc = plain_doc()
     corpus = make_corpus(tmp_path / "c", [doc])
     project = new_project(client, schema)
-    sync.push(client, project, corpus, state=doccano_server.state, schema=schema)
+    pushing.push(client, project, corpus, state=doccano_server.state, schema=schema)
     return doc, corpus, project, next(client.examples(project["id"]))
+
+
+def test_pull_read_writes_nothing_and_commit_merges_into_the_current_version(client, schema, doccano_server,
+                                                                             tmp_path):
+    doc, corpus, project, ex = pushed_plain_doc(client, schema, doccano_server, tmp_path)
+    name = f"rd{time.time_ns() % 10**6}"
+    with annotator(client, doccano_server, project, name) as ann:
+        ann.toggle_confirmed(project["id"], ex["id"])
+    files = {p.name: p.read_bytes() for p in corpus.path.iterdir() if p.is_file()}
+    pulled = pulling.read(client, project, corpus, schema)
+    assert {p.name: p.read_bytes() for p in corpus.path.iterdir() if p.is_file()} == files  # read wrote nothing
+    assert list(pulled.found) == [doc.id] and pulled.changes()
+    cli_import(corpus, brat_folder(tmp_path / "brat", PLAIN, [("Monday", "TIME")]), "--set", "annotator/dora",
+               "--annotator", "dora")  # another writer, between the read and the commit
+    report = merge.commit(corpus, pulled)
+    assert (report.updated, report.conflicts, report.changed_during_pull) == ([doc.id], [], [doc.id])
+    after = next(corpus.documents()).annotations
+    assert [(s.text, s.label) for s in after["annotator/dora"].spans] == [("Monday", "TIME")]
+    assert {(s.text, s.label) for s in after[f"annotator/{name}"].spans} == {("Alice", "PER"), ("Paris", "GPE")}
+    assert report.round == corpus.rounds()[-1]["round"]
+
+
+def test_merge_is_pure_keeps_foreign_sets_and_leaves_conflicts_unless_forced():
+    doc = plain_doc()
+    pulled_prov = Provenance("eve", "gold", "2026-01-01T00:00:00Z", "human", "doccano p#1")
+    eve = AnnotationSet("annotator/eve", (Span("d1", 0, 5, "Alice", "PER", "entities", pulled_prov),))
+    bob_prov = Provenance("bob", "gold", "", "import", "a.ann")
+    bob_here = AnnotationSet("annotator/bob", (Span("T1", 10, 13, "Bob", "PER", "entities", bob_prov),))
+    bob_there = AnnotationSet("annotator/bob", (Span("d2", 17, 22, "Paris", "GPE", "entities", pulled_prov),))
+    current = doc.with_set(bob_here)
+
+    def pulled(server_rev, force=False):
+        found = merge.Found(server_rev, current, [eve, bob_there], True, ["annotator/bob"])
+        return merge.Pulled("p", {doc.id: found}, {}, force, merge.PullReport())
+
+    same = pulled(fmt.revision(doc))
+    (out,) = same.merged([current])
+    assert out.annotations["annotator/bob"] == bob_here and out.annotations["annotator/eve"] == eve
+    assert out.annotations["silver"] == doc.annotations["silver"]
+    assert (same.report.updated, same.report.kept_sets, same.report.changed_during_pull) == \
+        ([doc.id], [f"{doc.id}: annotator/bob"], [])
+    stale = pulled("0" * 16)  # the pushed set was edited locally since the push
+    assert list(stale.merged([current])) == [current] and stale.report.conflicts == [doc.id]
+    forced = pulled("0" * 16, force=True)
+    (taken,) = forced.merged([current])
+    assert taken.annotations["annotator/eve"] == eve and forced.report.resolved == [doc.id]
+    assert forced.report.resolutions == {doc.id: ("0" * 16, fmt.revision(doc))}
+    assert "resolutions" not in forced.report.as_dict()
 
 
 def test_pull_keeps_a_gold_set_imported_while_it_runs(client, schema, doccano_server, tmp_path):
@@ -495,7 +559,7 @@ def test_pull_keeps_a_gold_set_imported_while_it_runs(client, schema, doccano_se
             imported.append(cli_import(corpus, folder, "--annotator", "carol"))
 
     client._http.event_hooks["request"] = [import_during_pull]
-    report = sync.pull(client, project, corpus, schema)
+    report = pull_now(client, project, corpus, schema)
     assert imported
     gold = next(corpus.documents()).annotations["gold"]
     assert [(s.text, s.label, s.provenance.agent) for s in gold.spans] == [("Bob", "PER", "carol")]
@@ -516,7 +580,7 @@ def test_pull_merges_its_sets_into_a_document_changed_while_it_runs(client, sche
             hooked.append(cli_import(corpus, folder, "--set", "annotator/dora", "--annotator", "dora"))
 
     client._http.event_hooks["request"] = [import_during_pull]
-    report = sync.pull(client, project, corpus, schema)
+    report = pull_now(client, project, corpus, schema)
     assert hooked and (report.updated, report.conflicts, report.changed_during_pull) == ([doc.id], [], [doc.id])
     pulled = next(corpus.documents())
     assert [(s.text, s.label) for s in pulled.annotations["annotator/dora"].spans] == [("Monday", "TIME")]
@@ -537,11 +601,11 @@ def test_pull_never_touches_an_imported_annotator_set(client, schema, doccano_se
         monday = PLAIN.index("Monday")
         b.create_span(project["id"], ex["id"], monday, monday + 6, types["TIME"])
         e.toggle_confirmed(project["id"], ex["id"])
-    report = sync.pull(client, project, corpus, schema)
+    report = pull_now(client, project, corpus, schema)
     after = next(corpus.documents()).annotations
     assert (after[f"annotator/{bob}"], after["annotator/zed"]) == (before[f"annotator/{bob}"], before["annotator/zed"])
     assert report.kept_sets == [f"{doc.id}: annotator/{bob}"] and report.updated == [doc.id]
-    assert sync.pulled_set(after[f"annotator/{eve}"]) and not sync.pulled_set(after[f"annotator/{bob}"])
+    assert annotators.pulled_set(after[f"annotator/{eve}"]) and not annotators.pulled_set(after[f"annotator/{bob}"])
     monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
     again = CliRunner().invoke(main, ["doccano", "pull", "--corpus", str(corpus.path), "--project", project["name"]])
     assert again.exit_code == 1
@@ -566,16 +630,16 @@ def test_cli_pull_force_resolves_a_conflict_for_good(client, schema, doccano_ser
             f"`spanbank doccano pull --force`: {doc.id}") in first.output
     forced = runner.invoke(main, [*pull, "--force"])
     assert forced.exit_code == 0, forced.output
-    assert f"1 conflict(s) resolved by taking Doccano's labels (recorded in {sync.RESOLVED}): {doc.id}" in forced.output
+    assert f"1 conflict(s) resolved by taking Doccano's labels (recorded in {merge.RESOLVED}): {doc.id}" in forced.output
     pulled = next(corpus.documents())
     assert pulled.annotations["silver"] == edited.annotations["silver"] and pulled.annotators() == [name]
-    (record,) = [orjson.loads(line) for line in (corpus.path / sync.RESOLVED).read_bytes().splitlines()]
+    (record,) = [orjson.loads(line) for line in (corpus.path / merge.RESOLVED).read_bytes().splitlines()]
     assert (record["doc"], record["project"], record["server_rev"], record["local_rev"]) == \
-        (doc.id, project["name"], sync.revision(doc), sync.revision(edited))
+        (doc.id, project["name"], fmt.revision(doc), fmt.revision(edited))
     later = runner.invoke(main, pull)
     assert later.exit_code == 0 and "conflict" not in later.output, later.output
     make_corpus(corpus.path, [pulled.with_set(AnnotationSet("silver", ()))])  # edited again: a new conflict
-    assert sync.pull(client, project, corpus, schema).conflicts == [doc.id]
+    assert pull_now(client, project, corpus, schema).conflicts == [doc.id]
 
 
 # --- issue 16: state files, validation, worker liveness, silent server, ports, push lock ------------
@@ -613,7 +677,7 @@ def test_push_refuses_a_corpus_validate_rejects(client, schema, doccano_server, 
     corpus.annotations_path.write_bytes(first + first + b"".join(rest))  # a duplicated line
     project = new_project(client, schema)
     with pytest.raises(CorpusError) as info:
-        sync.push(client, project, corpus, state=doccano_server.state, schema=schema)
+        pushing.push(client, project, corpus, state=doccano_server.state, schema=schema)
     message = str(info.value)
     assert message.startswith("not pushed: the corpus does not validate: 1 problem(s); ")
     assert message.endswith(f"\n  {corpus.annotations_path}:2: id 's1' is used twice in set silver (first on line 1)")
@@ -645,7 +709,7 @@ def test_push_worker_killed_mid_push_fails_fast_then_resumes_once(schema, doccan
         project = new_project(client, schema)
         try:
             with pytest.raises(SyncError) as info:
-                sync.push(client, project, corpus, state=doccano_server.state, schema=schema, chunk_size=5,
+                pushing.push(client, project, corpus, state=doccano_server.state, schema=schema, chunk_size=5,
                           progress=kill_worker_after_first_chunk, task_timeout=120)
         finally:
             server.ensure_up(doccano_server.state)
@@ -653,7 +717,7 @@ def test_push_worker_killed_mid_push_fails_fast_then_resumes_once(schema, doccan
                                           "Doccano task ")
         assert str(info.value).endswith("cannot finish; restart it with `spanbank doccano up` (or ask the server's "
                                         "admin), then run the command again (a push resumes where it stopped)")
-        report = sync.push(client, project, corpus, state=doccano_server.state, schema=schema, chunk_size=5)
+        report = pushing.push(client, project, corpus, state=doccano_server.state, schema=schema, chunk_size=5)
         assert report.already_on_server >= 5 and report.uploaded + report.already_on_server == 15
         assert server_copies(client, project) == {d.id: 1 for d in docs}
 
@@ -735,7 +799,7 @@ def test_cli_up_explicit_port_is_used_despite_time_wait_or_refused(doccano_serve
 def test_push_waits_for_a_busy_restarted_worker_instead_of_calling_it_dead(schema, doccano_server, tmp_path):
     corpus = make_corpus(tmp_path / "c", [plain_doc()])
     backlog = tmp_path / "backlog.jsonl"
-    backlog.write_bytes(b"".join(sync.iter_payloads(iter(generated_docs(300, "busy")), "admin")))
+    backlog.write_bytes(b"".join(fmt.iter_payloads(iter(generated_docs(300, "busy")), "admin")))
     with doccano_server.client() as client:
         scratch, project = new_project(client, schema, "scratch"), new_project(client, schema)
         server.stop(doccano_server.state, ("worker",))
@@ -756,7 +820,7 @@ def test_push_waits_for_a_busy_restarted_worker_instead_of_calling_it_dead(schem
 
         client._http.event_hooks["request"] = [release]
         try:
-            report = sync.push(client, project, corpus, state=doccano_server.state, schema=schema)
+            report = pushing.push(client, project, corpus, state=doccano_server.state, schema=schema)
         finally:
             for proc in held:
                 proc.resume()
@@ -771,7 +835,7 @@ def test_push_lock_second_push_refused_and_killed_pushes_chunk_folders_removed(s
     corpus = make_corpus(tmp_path / "c", docs)
     with doccano_server.client() as client:
         project = new_project(client, schema)
-        journal = sync.journal_path(doccano_server.state, client, project)
+        journal = journal_path(doccano_server.state, client, project)
         leftovers = [doccano_server.state / f".{journal.stem}", doccano_server.state / ".push-k1ll3d_x"]
         for folder in leftovers:  # what killed pushes (this project's, and an older version's) leave behind
             folder.mkdir()
@@ -783,7 +847,7 @@ def test_push_lock_second_push_refused_and_killed_pushes_chunk_folders_removed(s
             with doccano_server.client() as own:
                 barrier.wait()
                 try:
-                    outcomes[name] = sync.push(own, project, corpus, state=doccano_server.state, schema=schema,
+                    outcomes[name] = pushing.push(own, project, corpus, state=doccano_server.state, schema=schema,
                                                chunk_size=10)
                 except SyncError as exc:
                     outcomes[name] = exc
@@ -794,7 +858,7 @@ def test_push_lock_second_push_refused_and_killed_pushes_chunk_folders_removed(s
         for t in threads:
             t.join()
         errors = [o for o in outcomes.values() if isinstance(o, SyncError)]
-        reports = [o for o in outcomes.values() if isinstance(o, sync.PushReport)]
+        reports = [o for o in outcomes.values() if isinstance(o, pushing.PushReport)]
         assert len(errors) == 1 and len(reports) == 1 and reports[0].uploaded == 40
         assert str(errors[0]) == (f"{journal.with_suffix('.lock')}: another push to Doccano project "
                                   f"{project['name']!r} is running; wait for it to finish, then push again (it sends "
@@ -816,16 +880,16 @@ def test_split_quotation_round_trips_as_parts_sharing_cue_and_source(client, sch
         Attribution("at1", "c", "s", "p1", MACHINE), Attribution("at1-2", "c", "s", "p2", MACHINE))))
     corpus = make_corpus(tmp_path / "c", [doc])
     project = new_project(client, schema)
-    sync.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state)
     (ex,) = client.examples(project["id"])
     links = [r for r in client.relations(project["id"], ex["id"])]
     assert len(links) == 3  # one CUE->SOURCE link, two CUE->CONTENT links
     name = f"splitx{time.time_ns() % 10**6}"
     with annotator(client, doccano_server, project, name) as ann:
         ann.toggle_confirmed(project["id"], ex["id"])
-    sync.pull(client, project, corpus, schema)
+    pull_now(client, project, corpus, schema)
     pulled = next(corpus.documents()).annotations[f"annotator/{name}"]
     parts = [(pulled.span(a.cue).text, pulled.span(a.source).text, pulled.span(a.content).text)
              for a in pulled.attributions]
     assert parts == [("said", "mayor", "The bridge is safe"), ("said", "mayor", "and it will reopen on Friday")]
-    assert not (tmp_path / "c" / sync.REJECTS).exists()
+    assert not (tmp_path / "c" / merge.REJECTS).exists()

@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from spanbank.cli import main
 from spanbank.confidence import document_confidence, score_detail
-from spanbank.doccano import sync
+from spanbank.doccano import push as pushing
+from spanbank.formats import doccano as fmt
 from spanbank.model import AnnotationSet, Argument, Attribution, Document, Event, Span, document_id
-from test_doccano import MACHINE, annotator, client, generated_docs, make_corpus, new_project, schema, span  # noqa: F401  (fixtures)
+from test_doccano import MACHINE, annotator, client, generated_docs, make_corpus, new_project, pull_now, schema, span  # noqa: F401  (fixtures)
 
 
 def server_labels(client, project, example_id) -> bytes:
@@ -25,7 +26,7 @@ def server_fingerprint(client, project, example_id) -> str:
     rnames = {t["id"]: t["text"] for t in client.label_types(project["id"], "relation")}
     ents = [{**s, "label": names[s["label"]]} for s in client.spans(project["id"], example_id)]
     rels = [{**r, "type": rnames[r["type"]]} for r in client.relations(project["id"], example_id)]
-    return sync.fingerprint(ents, rels)
+    return fmt.fingerprint(ents, rels)
 
 
 def with_koeln(doc: Document) -> Document:
@@ -39,7 +40,7 @@ def test_refresh_silver_replaces_untouched_and_never_changes_human_touched(clien
     docs = generated_docs(3, "refresh")
     corpus = make_corpus(tmp_path / "c", docs)
     project, pid = (p := new_project(client, schema)), p["id"]
-    sync.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state)
     examples = {ex["meta"]["spanbank_id"]: ex["id"] for ex in client.examples(pid)}
     labelled, confirmed, untouched = (d.id for d in docs)
     types = {t["text"]: t["id"] for t in client.label_types(pid, "span")}
@@ -53,20 +54,20 @@ def test_refresh_silver_replaces_untouched_and_never_changes_human_touched(clien
     before = {d: server_labels(client, project, examples[d]) for d in (labelled, confirmed)}
     with corpus.lock():
         corpus.write(with_koeln(d) for d in corpus.documents())
-    report = sync.push(client, project, corpus, state=doccano_server.state, refresh_silver=True)
+    report = pushing.push(client, project, corpus, state=doccano_server.state, refresh_silver=True)
     assert report.refresh == {"refreshed": [untouched], "human_touched": sorted([labelled, confirmed]), "unchanged": 0}
     assert {d: server_labels(client, project, examples[d]) for d in (labelled, confirmed)} == before
-    new = {d.id: sync.revision(d) for d in corpus.documents()}
+    new = {d.id: fmt.revision(d) for d in corpus.documents()}
     assert server_fingerprint(client, project, examples[untouched]) == new[untouched]
     assert len(client.spans(pid, examples[untouched])) == 4  # Alice, Bob, met, Köln: no duplicate left
     meta = next(ex for ex in client.examples(pid) if ex["id"] == examples[untouched])["meta"]
-    assert meta["spanbank_rev"] == new[untouched] and sorted(meta) == sorted(sync.META_KEYS)
-    again = sync.push(client, project, corpus, state=doccano_server.state, refresh_silver=True)
+    assert meta["spanbank_rev"] == new[untouched] and sorted(meta) == sorted(fmt.META_KEYS)
+    again = pushing.push(client, project, corpus, state=doccano_server.state, refresh_silver=True)
     assert again.refresh == {"refreshed": [], "human_touched": sorted([labelled, confirmed]), "unchanged": 1}
     assert (again.uploaded, again.changed_since_push) == (0, sorted([labelled, confirmed]))
     assert {d: server_labels(client, project, examples[d]) for d in (labelled, confirmed)} == before
     # the pull sees the refreshed example as untouched; the touched ones changed locally since their push
-    pulled = sync.pull(client, project, corpus, schema)
+    pulled = pull_now(client, project, corpus, schema)
     assert (pulled.updated, pulled.conflicts) == ([], sorted([labelled, confirmed]))
 
 
@@ -105,7 +106,7 @@ def test_push_order_uncertainty_uploads_least_confident_first(client, schema, do
     docs = [doubtful_doc(f"Alice met Bob in round {i}. Bob left.", doubts) for i, doubts in enumerate((0, 2, 1))]
     corpus = make_corpus(tmp_path / "c", docs)
     project = new_project(client, schema)
-    report = sync.push(client, project, corpus, state=doccano_server.state, order="uncertainty")
+    report = pushing.push(client, project, corpus, state=doccano_server.state, order="uncertainty")
     expected = [docs[1].id, docs[2].id, docs[0].id]
     assert report.order == expected
     listed = [ex["meta"]["spanbank_id"] for ex in client.examples(project["id"])]
@@ -118,12 +119,12 @@ def test_run_loop_twice_second_run_changes_nothing(client, schema, doccano_serve
     docs = generated_docs(4, "loop")
     corpus = make_corpus(tmp_path / "c", docs)
     project, pid = (p := new_project(client, schema)), p["id"]
-    sync.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state)
     examples = {ex["meta"]["spanbank_id"]: ex["id"] for ex in client.examples(pid)}
     types = {t["text"]: t["id"] for t in client.label_types(pid, "span")}
     with annotator(client, doccano_server, project, f"looper{time.time_ns() % 10**6}") as ann:
         for d in docs[:2]:  # a correction: Köln is a GPE, then confirmed
-            start = sync.Utf16(d.text).to16(d.text.index("Köln"))
+            start = fmt.Utf16(d.text).to16(d.text.index("Köln"))
             ann.create_span(pid, examples[d.id], start, start + 4, types["GPE"])
             ann.toggle_confirmed(pid, examples[d.id])
     args = ["run", "--loop", "--corpus", str(corpus.path), "--project", project["name"], "--models",
@@ -159,7 +160,7 @@ def test_run_loop_accepts_a_better_model_and_refreshes_only_untouched_examples(c
         corpus.write(sorted([*corpus.documents(), *fresh], key=lambda d: d.id))
     assert CliRunner().invoke(main, ["annotate", "--corpus", str(corpus.path)]).exit_code == 0
     project, pid = (p := new_project(client, schema)), p["id"]
-    sync.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state)
     examples = {ex["meta"]["spanbank_id"]: ex["id"] for ex in client.examples(pid)}
     touched, untouched = fresh[0].id, [d.id for d in fresh[1:]]
     with annotator(client, doccano_server, project, f"acc{time.time_ns() % 10**6}") as ann:

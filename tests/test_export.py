@@ -83,7 +83,7 @@ def test_export_conll_is_valid_iob2_and_reimports(gold_corpus, tmp_path):
 
 
 def test_export_doccano_rows_show_our_spans_in_utf16(gold_corpus, tmp_path):
-    from spanbank.doccano.sync import Utf16, utf16_slice
+    from spanbank.formats.doccano import Utf16, utf16_slice
 
     report = run_export(gold_corpus, "doccano", tmp_path / "doccano")
     (path,) = report["files"]

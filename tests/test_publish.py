@@ -944,7 +944,7 @@ def test_cli_import_hf_restores_schema_and_history(corpus, schema, tmp_path):
 
 
 def test_doccano_setup_from_dataset_creates_the_same_project(corpus, schema, tmp_path, doccano_server, monkeypatch):
-    from spanbank.doccano import sync
+    from spanbank.doccano import project as projects
 
     monkeypatch.setenv("SPANBANK_STATE", str(doccano_server.state.parent))
     out = tmp_path / "hf"
@@ -958,7 +958,7 @@ def test_doccano_setup_from_dataset_creates_the_same_project(corpus, schema, tmp
     client = doccano_server.client()
 
     def described(name):
-        project = sync.find_project(client, name)
+        project = projects.find_project(client, name)
         settings = {k: project[k] for k in ("guideline", "project_type", "allow_overlapping", "use_relation",
                                             "collaborative_annotation")}
         labels = {kind: sorted((lab["text"], lab["background_color"], lab["suffix_key"])

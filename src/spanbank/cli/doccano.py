@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..doccano import connect, server, sync
+from ..doccano import connect, merge, project, pull, push, server
 from ..schema import load_schema
 from ..store import open_corpus
 from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
@@ -106,7 +106,7 @@ def setup(project_name: str, schema_path: Path | None, dataset: str | None, as_j
 
     schema = dataset_schema(dataset) if dataset is not None else load_schema(schema_path)
     with connect() as client:
-        report = sync.ensure_project(client, schema, project_name)
+        report = project.ensure_project(client, schema, project_name)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -119,11 +119,11 @@ def setup(project_name: str, schema_path: Path | None, dataset: str | None, as_j
         raise SystemExit(EXIT_PROBLEMS)
 
 
-@doccano.command()
+@doccano.command("push")
 @corpus_option
 @project_option
-@click.option("--chunk-size", type=click.IntRange(1), default=sync.DEFAULT_CHUNK, show_default=True)
-@click.option("--order", type=click.Choice(sync.ORDERS), default="corpus", show_default=True,
+@click.option("--chunk-size", type=click.IntRange(1), default=push.DEFAULT_CHUNK, show_default=True)
+@click.option("--order", type=click.Choice(push.ORDERS), default="corpus", show_default=True,
               help="Upload order of new documents (Doccano lists examples in upload order).  'uncertainty': "
                    "least-confident first.  Confidence (heuristic, every pre-annotator): 1 minus the mean of the "
                    "doubt rates that apply - entity strings given more than one type, CUE spans without an "
@@ -137,8 +137,8 @@ def setup(project_name: str, schema_path: Path | None, dataset: str | None, as_j
                    "Resumable: a killed refresh re-run duplicates nothing.")
 @json_option
 @handle_errors
-def push(corpus_path: Path, project_name: str, chunk_size: int, order: str, refresh_silver: bool,
-         as_json: bool) -> None:
+def push_command(corpus_path: Path, project_name: str, chunk_size: int, order: str, refresh_silver: bool,
+                 as_json: bool) -> None:
     """Upload every document not yet in the project (bulk import, resumable, idempotent).
 
     \b
@@ -149,9 +149,9 @@ def push(corpus_path: Path, project_name: str, chunk_size: int, order: str, refr
     """
     corpus = open_corpus(corpus_path)
     with connect() as client:
-        project = sync.require_project(client, project_name)
+        found = project.require_project(client, project_name)
         with progress_bar("pushing", total=corpus.count()) as advance:
-            report = sync.push(client, project, corpus, state=server.state_dir(), schema=load_schema(),
+            report = push.push(client, found, corpus, state=server.state_dir(), schema=load_schema(),
                                chunk_size=chunk_size, progress=advance, order=order, refresh_silver=refresh_silver)
     if as_json:
         emit_json(report.as_dict())
@@ -173,7 +173,7 @@ def push(corpus_path: Path, project_name: str, chunk_size: int, order: str, refr
             f"--refresh-silver replaces the untouched ones): {', '.join(report.changed_since_push[:5])}")
 
 
-@doccano.command()
+@doccano.command("pull")
 @corpus_option
 @project_option
 @click.option("--only-approved", is_flag=True, help="Only examples someone confirmed in Doccano.")
@@ -182,7 +182,7 @@ def push(corpus_path: Path, project_name: str, chunk_size: int, order: str, refr
                    "(recorded in doccano-resolved.jsonl; later pulls no longer report them).")
 @json_option
 @handle_errors
-def pull(corpus_path: Path, project_name: str, only_approved: bool, force: bool, as_json: bool) -> None:
+def pull_command(corpus_path: Path, project_name: str, only_approved: bool, force: bool, as_json: bool) -> None:
     """Read annotators' labels back as annotator/<name> sets.  Exit 1 on conflicts, rejected labels or kept sets.
 
     \b
@@ -197,10 +197,11 @@ def pull(corpus_path: Path, project_name: str, only_approved: bool, force: bool,
     """
     corpus = open_corpus(corpus_path)
     with connect() as client:
-        project = sync.require_project(client, project_name)
+        found = project.require_project(client, project_name)
         with progress_bar("pulling") as advance:
-            report = sync.pull(client, project, corpus, load_schema(), only_approved=only_approved, force=force,
+            pulled = pull.read(client, found, corpus, load_schema(), only_approved=only_approved, force=force,
                                progress=advance)
+    report = merge.commit(corpus, pulled)  # under the corpus lock, into the documents as they are then
     unresolved = [d for d in report.conflicts if d not in report.resolved]
     if as_json:
         emit_json(report.as_dict())
@@ -210,7 +211,7 @@ def pull(corpus_path: Path, project_name: str, only_approved: bool, force: bool,
         raise SystemExit(EXIT_PROBLEMS)
 
 
-def _say_pull(report: sync.PullReport, rounds_path: Path, unresolved: list[str]) -> None:
+def _say_pull(report: merge.PullReport, rounds_path: Path, unresolved: list[str]) -> None:
     if report.worker_note:
         say(report.worker_note)
     say(f"{report.examples} example(s) read: {len(report.updated)} document(s) updated, {report.unchanged} "
@@ -222,7 +223,7 @@ def _say_pull(report: sync.PullReport, rounds_path: Path, unresolved: list[str])
             f"was kept): {', '.join(report.changed_during_pull[:5])}")
     if report.resolved:
         say(f"{len(report.resolved)} conflict(s) resolved by taking Doccano's labels (recorded in "
-            f"{sync.RESOLVED}): {', '.join(report.resolved[:5])}")
+            f"{merge.RESOLVED}): {', '.join(report.resolved[:5])}")
     if unresolved:
         say(f"{len(unresolved)} conflict(s): changed locally since the push, not updated; take Doccano's labels for "
             f"them with `spanbank doccano pull --force`: {', '.join(unresolved[:5])}")

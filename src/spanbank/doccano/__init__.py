@@ -1,4 +1,15 @@
-"""Doccano sync: a local server (``server``), a thin REST client (``client``), push / pull / merge (``sync``).
+"""Doccano: one module per job.
+
+- ``project``: the project of a schema (settings, label types, the schema's guidelines);
+- ``push`` (with ``journal``: resumption after a kill; ``threads``): bulk import of the corpus;
+- ``pull`` (REST reads, no writes) -> ``merge`` (pure merge of the pulled sets into the current
+  documents, and ``merge.commit``: the write under the corpus lock); ``annotators``: rebuilding
+  ``annotator/<name>`` sets from an example's labels;
+- ``refresh``: ``push --refresh-silver``;
+- ``server`` (with ``install`` and ``state``): the local server's lifecycle; ``client``: thin REST.
+
+The row format and the UTF-16 offset conversion are the pure format module
+:mod:`spanbank.formats.doccano`.
 
 :func:`connect` picks the server: a remote one when ``DOCCANO_URL`` is set (with ``DOCCANO_TOKEN``, or
 ``DOCCANO_USERNAME`` + ``DOCCANO_PASSWORD``), else the local one started by ``spanbank doccano up``.

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SyncError
+from ..formats.doccano import payload
 from ..store import Corpus
 from .client import DoccanoClient
-from .rows import Progress, payload
+from .threads import Progress
 
 THREADS = 4
 

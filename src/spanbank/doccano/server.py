@@ -1,4 +1,5 @@
-"""The local Doccano 1.8.4 server: install once (cached), initialise, run, stop, report.
+"""The local Doccano 1.8.4 server: initialise, run, stop, report (installing: ``install.py``; the state
+folder's private files: ``state.py``).
 
 Layout of the state folder (default ``.spanbank/doccano/``; ``$SPANBANK_STATE/doccano`` when set)::
 
@@ -27,8 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
-import shutil
 import signal
 import socket
 import sqlite3
@@ -36,17 +35,26 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable
+from typing import Callable
 
 import httpx
 import psutil
 
 from ..errors import SyncError
+from .install import DOCCANO_SPEC, backend_dir, ensure_installed, tool_python
+from .state import (
+    new_secret,
+    open_private,
+    private_dir,
+    read_secret,
+    server_json,
+    state_dir,
+    tighten,
+    tools_dir,
+    write_private,
+)
 
-DOCCANO_SPEC = "doccano==1.8.4"
-PINS = ("marshmallow<4", "setuptools<81", "numpy<2")
 DEFAULT_PORT = 8765
-ADMIN = "admin"
 WEB_WORKERS = 2
 START_TIMEOUT = 90.0
 COMPONENTS = ("web", "worker")
@@ -93,128 +101,11 @@ class ServerInfo:
         return read_secret(self.password_file.parent)["password"]
 
 
-def state_dir() -> Path:
-    """The Doccano state folder: ``$SPANBANK_STATE/doccano`` or ``.spanbank/doccano`` in the working folder."""
-    return Path(os.environ.get("SPANBANK_STATE", ".spanbank")).resolve() / "doccano"
-
-
-def tools_dir(state: Path) -> Path:
-    """Where the server software lives: ``$SPANBANK_DOCCANO_TOOLS`` (to share one install), else the state folder."""
-    return Path(os.environ.get("SPANBANK_DOCCANO_TOOLS") or state).resolve()
-
-
-# --- install ------------------------------------------------------------------------------------
-
-
-def tool_python(tools: Path) -> Path:
-    return tools / "tools" / "doccano" / "bin" / "python"
-
-
-def backend_dir(tools: Path) -> Path:
-    found = sorted((tools / "tools" / "doccano" / "lib").glob("python3*/site-packages/backend"))
-    if not found:
-        raise SyncError("the Doccano install has no backend package", path=str(tools), hint="remove the folder and run `spanbank doccano up` again")
-    return found[0]
-
-
-def ensure_installed(tools: Path) -> bool:
-    """Install doccano 1.8.4 into ``tools`` once; True when it installed now."""
-    if tool_python(tools).exists() and (tools / "bin" / "doccano").exists():
-        return False
-    uv = shutil.which("uv")
-    if uv is None:
-        raise SyncError("`uv` is not on PATH; it installs the Doccano server", hint="install uv (https://docs.astral.sh/uv/)")
-    tools.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "UV_TOOL_DIR": str(tools / "tools"), "UV_TOOL_BIN_DIR": str(tools / "bin")}
-    cmd = [uv, "tool", "install", "--python", "3.11", DOCCANO_SPEC]
-    for pin in PINS:
-        cmd += ["--with", pin]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise SyncError(f"installing {DOCCANO_SPEC} failed: {done.stderr.strip()[-800:]}", path=str(tools))
-    return True
-
-
-# --- secrets and state files --------------------------------------------------------------------
-
-
-def write_private(path: Path, data: dict) -> None:
-    """Write JSON readable by the owner only (0600 from creation, never wider)."""
-    private_dir(path.parent)
-    tmp = path.with_suffix(".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, path)
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) as 0700 folders; returns it."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def open_private(path: Path, mode: str = "ab") -> IO:
-    """Open a file of the state folder for writing, created 0600 (appending by default)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
-    return os.fdopen(os.open(path, flags, 0o600), mode)
-
-
-def tighten(state: Path) -> list[str]:
-    """Make the state folder private (folders 0700, files 0600), leaving the server software alone.
-
-    Returns the paths whose mode changed (state written by an older version, or by hand).
-    """
-    changed = []
-    skip = {state / "tools", state / "bin"}  # the isolated install (executables) when it lives here
-
-    def fix(path: Path, want: int) -> None:
-        mode = path.lstat().st_mode
-        if (mode & 0o777) != want:
-            path.chmod(want)
-            changed.append(str(path))
-
-    if not state.exists():
-        return changed
-    fix(state, 0o700)
-    for root, dirs, files in os.walk(state):
-        here = Path(root)
-        dirs[:] = [d for d in dirs if here / d not in skip and not (here / d).is_symlink()]
-        for d in dirs:
-            fix(here / d, 0o700)
-        for f in files:
-            if not (here / f).is_symlink():
-                fix(here / f, 0o600)
-    return changed
-
-
-def read_secret(state: Path) -> dict:
-    path = state / "secret.json"
-    if not path.exists():
-        raise SyncError("no local Doccano server has been set up here", path=str(path), hint="run `spanbank doccano up`")
-    if path.stat().st_mode & 0o077:
-        raise SyncError("the password file is readable by others", path=str(path), hint=f"chmod 600 {path}")
-    return json.loads(path.read_text())
-
-
-def _new_secret(state: Path) -> dict:
-    secret = {"username": ADMIN, "password": secrets.token_urlsafe(18), "secret_key": secrets.token_urlsafe(40)}
-    write_private(state / "secret.json", secret)
-    return secret
-
-
 def _write_settings(state: Path) -> None:
     """Our settings module (see ``SETTINGS``), on the server processes' PYTHONPATH."""
     folder = private_dir(state / "django")
     with open_private(folder / f"{SETTINGS_MODULE}.py", "wb") as fh:
         fh.write(SETTINGS.encode())
-
-
-def _server_json(state: Path) -> dict:
-    path = state / "server.json"
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _bind(port: int) -> int | None:
@@ -385,12 +276,12 @@ def ensure_up(state: Path | None = None, tools: Path | None = None, *, port: int
     _write_settings(state)
     new_password = None
     if not (state / "secret.json").exists() or not (state / "home" / "db.sqlite3").exists():
-        secret = _new_secret(state)
+        secret = new_secret(state)
         note("initialising the Doccano database (about 15 s)")
         _initialise(state, tools, secret)
         new_password = secret["password"]
     secret = read_secret(state)
-    info = _server_json(state)
+    info = server_json(state)
     env = _child_env(state, tools, secret)
     if port is not None and running_pid(state, "web") is not None and port != info.get("port"):
         raise SyncError(f"the local Doccano server already runs on port {info.get('port')}, not {port}",
@@ -447,7 +338,7 @@ def stop(state: Path | None = None, components: tuple[str, ...] = COMPONENTS, ti
 def status(state: Path | None = None) -> dict:
     """What runs where: install, processes, URL, whether it answers."""
     state = (state or state_dir()).resolve()
-    info = _server_json(state)
+    info = server_json(state)
     url = info.get("url")
     return {
         "state": str(state),
@@ -464,7 +355,7 @@ def status(state: Path | None = None) -> dict:
 def local_info(state: Path | None = None) -> ServerInfo:
     """How to reach the running local server, or SyncError saying how to start it."""
     state = (state or state_dir()).resolve()
-    info = _server_json(state)
+    info = server_json(state)
     if not info.get("url") or running_pid(state, "web") is None:
         raise SyncError("no local Doccano server is running", path=str(state),
                         hint="start one with `spanbank doccano up`, or set DOCCANO_URL, DOCCANO_USERNAME and "

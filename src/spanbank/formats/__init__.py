@@ -41,7 +41,7 @@ FORMATS = {
     "conllu": Format("conll", reads=True),
     "brat": Format("brat", reads=True, writes=True),
     "spacy": Format("docbin", writes=True),
-    "doccano": Format("doccano_jsonl", writes=True),
+    "doccano": Format("doccano", writes=True),
 }
 IMPORT_FORMATS = tuple(sorted(name for name, f in FORMATS.items() if f.reads))
 EXPORT_FORMATS = tuple(name for name, f in FORMATS.items() if f.writes)

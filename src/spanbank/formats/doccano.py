@@ -1,7 +1,16 @@
-"""What goes over the wire: UTF-16 offsets, the JSONL row of a document, revisions (shared by push and pull).
+"""The Doccano JSONL row of a document and the UTF-16 offset conversion (pure: no HTTP, no corpus files).
 
 Offsets: the corpus counts Python code points; Doccano's UI counts UTF-16 code units (the project is
-kept in ``grapheme_mode=False``).  :class:`Utf16` converts at this boundary, both ways.
+kept in ``grapheme_mode=False``).  :class:`Utf16` converts at this boundary, both ways; only astral
+characters (emoji, ...) differ, combining marks and ZWJ sequences count the same in both.
+
+The row is Doccano's RelationExtraction JSONL: ``text``, ``entities`` (numeric per-document ids, UTF-16
+offsets), ``relations`` (``from_id``/``to_id``/``type``), plus the meta keys :data:`META_KEYS` on every
+row and never null.  Events go as trigger spans plus trigger->argument relations typed by role;
+attributions as CUE spans plus CUE->SOURCE ('SOURCE') and CUE->CONTENT ('CONTENT') relations.
+``spanbank_rev`` is :func:`fingerprint` of exactly what was sent, so a pull can tell whether the labels
+on the server are still the pushed ones.  ``spanbank doccano push`` sends these rows, and
+``spanbank export --format doccano`` writes them.
 """
 
 from __future__ import annotations
@@ -9,18 +18,17 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 import orjson
 
 from ..model import GOLD, SILVER, AnnotationSet, Document
 
-Progress = Callable[[int], None] | None
 META_KEYS = ("spanbank_id", "spanbank_rev", "spanbank_set", "spanbank_pusher")
-ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 LINK_TYPES = ("SOURCE", "CONTENT")
+ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 # --- offsets ------------------------------------------------------------------------------------
@@ -52,7 +60,7 @@ def utf16_slice(text: str, start: int, end: int) -> str:
     return text.encode("utf-16-le")[2 * start:2 * end].decode("utf-16-le", errors="replace")
 
 
-# --- what goes to the server ---------------------------------------------------------------------
+# --- the row ------------------------------------------------------------------------------------
 
 
 def pushed_set(doc: Document) -> AnnotationSet:
@@ -85,23 +93,31 @@ def payload(doc: Document, pusher: str = "") -> dict[str, Any]:
 
 
 def revision(doc: Document) -> str:
+    """The ``spanbank_rev`` a push of ``doc`` would send now."""
     return payload(doc)["spanbank_rev"]
 
 
 def iter_payloads(docs: Iterator[Document], pusher: str = "") -> Iterator[bytes]:
-    """JSONL rows for a raw bulk import of ``docs`` (used by the benchmark as the baseline file)."""
+    """JSONL lines of the rows of ``docs`` (the export, and the benchmark's raw-import baseline file)."""
     for doc in docs:
         yield orjson.dumps(payload(doc, pusher)) + b"\n"
 
 
+CANNOT_CARRY = ["provenance per span (Doccano keeps only the importing user)",
+                "events and attributions as objects (sent as trigger->argument and cue->source/content relations)"]
 
-class Background(ThreadPoolExecutor):
-    """Helper threads that are told to stop (``stop``) and joined before the caller's ``with`` ends."""
 
-    def __init__(self) -> None:
-        super().__init__(max_workers=3, thread_name_prefix="spanbank-doccano")
-        self.stop = threading.Event()
+def write(items: Iterable[tuple[Document, str]], out: Path) -> tuple[list[Path], list[str]]:
+    """The exporter: each (document, set name) as one row of ``corpus.jsonl`` (the set sent as gold,
+    or as silver when it is silver) — the rows ``spanbank doccano push`` uploads."""
+    path = out / "corpus.jsonl"
+    with path.open("wb") as fh:
+        for doc, set_name in items:
+            aset = doc.annotation_set(set_name)
+            only = doc.without_sets().with_set(replace(aset, name=GOLD if aset.name != SILVER else SILVER))
+            fh.write(orjson.dumps(payload(only)) + b"\n")
+    return [path], []
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.shutdown(wait=True, cancel_futures=True)
+
+__all__ = ["CANNOT_CARRY", "LINK_TYPES", "META_KEYS", "Utf16", "fingerprint", "iter_payloads", "payload", "pushed_set", "revision", "write",
+           "utf16_slice"]

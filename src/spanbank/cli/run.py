@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..doccano import server
+from ..doccano.push import DEFAULT_CHUNK
 from ..model import LabelSchema
 from ..schema import load_schema
 from ..store import open_corpus
@@ -103,12 +104,12 @@ def _setup(project_name: str) -> None:
 
 
 def _push(corpus_path: Path, project_name: str, order: str = "corpus", refresh_silver: bool = False) -> None:
-    doccano_cli.push.callback(corpus_path=corpus_path, project_name=project_name, chunk_size=doccano_cli.sync.DEFAULT_CHUNK,
+    doccano_cli.push_command.callback(corpus_path=corpus_path, project_name=project_name, chunk_size=DEFAULT_CHUNK,
                               order=order, refresh_silver=refresh_silver, as_json=False)
 
 
 def _pull(corpus_path: Path, project_name: str) -> None:
-    doccano_cli.pull.callback(corpus_path=corpus_path, project_name=project_name, only_approved=False, force=False,
+    doccano_cli.pull_command.callback(corpus_path=corpus_path, project_name=project_name, only_approved=False, force=False,
                               as_json=False)
 
 

@@ -68,8 +68,10 @@ def load_base(name: str) -> Any:
 
     from ..errors import TrainError
 
+    from .. import nlp
+
     try:
-        return spacy.load(name)
+        return spacy.load(nlp.resolve_model(name))  # short names (sm, md) as for annotate --model
     except OSError as exc:
         raise TrainError(f"base pipeline {name!r} is not installed: {exc}", value=name,
                          hint="pass --base with an installed spaCy pipeline (package name or path)") from None

@@ -189,6 +189,16 @@ def test_events_value_role_sentence_takes_the_custody_phrase_and_its_place_is_no
         ("Defendant", "He", "PER"), ("Sentence", "death", "SENTENCE"), ("Crime", "killings", "CRIME")}
 
 
+def test_events_value_role_sentence_of_the_noun_trigger():
+    aset = silver("He is serving a life sentence for murder.")
+    (ev,) = [e for e in aset.events if e.type == "Justice:Sentence"]
+    assert aset.span(ev.trigger).text == "sentence"
+    assert {(a.role, aset.span(a.span).text, aset.span(a.span).label) for a in ev.arguments} == {
+        ("Sentence", "life", "SENTENCE"), ("Crime", "murder", "CRIME")}
+    assert events("The judge handed him a five-year prison sentence.") == [
+        ("sentence", "Justice:Sentence", {("Sentence", "five-year prison")})]
+
+
 @pytest.mark.parametrize("text, trigger, role, money", [
     ("The club paid 80 million pounds for the striker.", "paid", "Money", "80 million pounds"),  # currency word
     ("The government paid $5 million to the families of the victims.", "paid", "Money", "$5 million"),

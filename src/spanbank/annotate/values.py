@@ -15,7 +15,8 @@ role of an event found by the rules, with the extents the schema's conventions s
   ("accused of [killing a civilian]"); never a mention of another label, a number or a duration
   ("jailed for 18 months" has no Crime).
 * **Sentence**: the object of "to" of a sentencing trigger with its prison phrase ("sentenced to
-  [seven years in prison]", "[life in prison]", "[death]").
+  [seven years in prison]", "[life in prison]", "[death]"), or the modifiers of the noun trigger
+  "sentence" ("a [life] sentence", "a [five-year prison] sentence").
 
 The tables (prepositions, frame nouns, currencies) are data in ``triggers_v2.yaml`` (``values``).
 """
@@ -43,6 +44,7 @@ class ValueFinder:
         self.not_crime = frozenset(crime.get("not_crime", ()))
         self.sentence_preps = frozenset(sentence.get("prepositions", ()))
         self.custody = frozenset(sentence.get("custody", ()))
+        self.sentence_nouns = frozenset(sentence.get("nouns", ()))
         self.symbols = frozenset(money.get("symbols", ()))
         self.currencies = frozenset(money.get("currencies", ()))
         self.multipliers = frozenset(money.get("multipliers", ()))
@@ -129,6 +131,11 @@ class ValueFinder:
 
     def sentence(self, tokens: list[Any], ctx: Any) -> tuple[int, int] | None:
         for tok in tokens:
+            if tok.pos_ == "NOUN" and tok.lemma_.lower() in self.sentence_nouns:  # "a [life] sentence"
+                mods = [t for c in tok.lefts if c.dep_ in ("compound", "amod", "nmod", "nummod", "npadvmod")
+                        for t in c.subtree]
+                if mods:
+                    return _trimmed(tok.doc, min(t.i for t in mods), max(t.i for t in mods))
             for prep in (c for c in tok.children if c.dep_ == "prep" and c.lower_ in self.sentence_preps):
                 for obj in (o for o in prep.children if o.dep_ == "pobj"):
                     if obj.i in ctx.by_token and ctx.by_token[obj.i].label != "TIME":

@@ -121,8 +121,9 @@ def _entity_examples(nlp: Any, samples: Sequence[Sample], schema: LabelSchema, s
     ner = nlp.get_pipe("ner")
     base_labels = set(ner.labels)
     schema_types = set(schema.entity_names())
-    for label in schema.entity_names():
-        if label not in CORRESPONDS and label not in base_labels:
+    marked = {label for s in samples for _start, _end, label in s.targets.get("entities", ())}
+    for label in schema.entity_names():  # only types the gold marks (no value label CRIME without examples)
+        if label not in CORRESPONDS and label not in base_labels and label in marked:
             ner.add_label(label)
             report.new_labels.append(label)
     out = []

@@ -1,9 +1,11 @@
 """v1 vs v2 pre-annotators per layer on development gold, with spanbank's own scorer.
 
-    uv run python benchmarks/eval_dev.py [--systems v1,v2] [--labels] [--model NAME_OR_PATH]
+    uv run python benchmarks/eval_dev.py [--systems v1,v2] [--labels] [--model NAME_OR_PATH] [--splits tune,...] [--no-seed]
 
 Data: the passages composed for spanbank under ``tests/fixtures/dev_gold/`` (attribution and
-events; ``tune`` = looked at while writing the v2 rules, ``heldout`` = not looked at) and the seed
+events; ``tune`` = looked at while writing the v2 rules, ``heldout`` = not looked at, ``fresh`` = written
+after the v2 rules and scored once, ``fresh2`` = events with value roles, written before the value-role
+rules and scored once) and the seed
 article's gold in ``corpus/`` (every layer; the v1 lexicons were reviewed on it).  Each system runs
 its own entities -> events -> attribution chain (events attach to the entity layer's spans), from
 one spaCy parse per document.  All numbers are development numbers, not test scores.
@@ -59,14 +61,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--systems", default="v1,v2", help="comma-separated versions to compare (default v1,v2)")
     ap.add_argument("--labels", action="store_true", help="print the per-label tables too")
     ap.add_argument("--model", default=nlp.DEFAULT_MODEL, help="spaCy pipeline (installed package or path)")
+    ap.add_argument("--splits", default=",".join(dev_gold.SPLITS),
+                    help=f"comma-separated dev-gold splits (default {','.join(dev_gold.SPLITS)}); a layer without "
+                         "passages in a split skips it")
+    ap.add_argument("--no-seed", action="store_true", help="leave out the seed article's gold")
     args = ap.parse_args(argv)
     versions = [v.strip() for v in args.systems.split(",") if v.strip()]
     seed = list(open_corpus(ROOT / "corpus").documents())
     for layer in ("attribution", "events", "entities"):
         head = " | ".join(f"{SHORT[lv]} {kind} P/R/F1" for lv, kind in COLUMNS[layer])
         print(f"\n### {layer}\n| data | system | {head} |\n|---|---|" + "---|" * len(COLUMNS[layer]))
-        sets = [(f"dev {split}", dev_gold.load(layer, split)) for split in dev_gold.SPLITS] if layer != "entities" else []
-        for name, docs in sets + [("seed gold", seed)]:
+        splits = [s.strip() for s in args.splits.split(",") if s.strip()] if layer != "entities" else []
+        sets = [(f"dev {split}", docs) for split in splits if (docs := dev_gold.load(layer, split))]
+        for name, docs in sets + ([] if args.no_seed else [("seed gold", seed)]):
             for version in versions:
                 data = scored(docs, layer, version, args.labels, args.model)
                 print(f"| {name} ({data['documents']} docs) | {version} | {row(data, layer)} |")

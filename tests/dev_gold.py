@@ -15,7 +15,7 @@ from spanbank.model import GOLD, AnnotationSet, Argument, Attribution, Document,
 
 DEV_GOLD = Path(__file__).resolve().parent / "fixtures" / "dev_gold"
 PROV = Provenance("dev-gold", GOLD, "2026-11-30T00:00:00Z", "human")
-SPLITS = ("tune", "heldout", "fresh")
+SPLITS = ("tune", "heldout", "fresh", "fresh2")
 
 
 class _Builder:

@@ -149,6 +149,81 @@ def test_events_duration_is_not_a_time_argument():
     assert ("Time", "12 years") in ev1[2]  # what v1 did
 
 
+@pytest.mark.parametrize("text, trigger, crime", [
+    ("Police arrested three men on suspicion of arson.", "arrested", "arson"),  # frame noun "suspicion of"
+    ("The rapper was charged with assault and released on bail.", "charged", "assault"),  # "with" of charge
+    ("The former minister was convicted of embezzlement by a court in Nairobi.", "convicted", "embezzlement"),
+    ("Prosecutors accused the company of hiding losses.", "accused", "hiding losses"),  # a gerund clause
+    ("The state indicted the governor on corruption charges.", "indicted", "corruption"),  # "corruption charges"
+    ("The mayor went on trial on charges of bribery.", "trial", "bribery"),  # the frame on the noun's verb
+    ("The men were jailed for six years for drug trafficking.", "jailed", "drug trafficking"),  # past the duration
+    ("She sued the newspaper for libel.", "sued", "libel"),
+])
+def test_events_value_role_crime(text, trigger, crime):
+    aset = silver(text)
+    (ev,) = [e for e in aset.events if aset.span(e.trigger).text == trigger]
+    (arg,) = [a for a in ev.arguments if a.role == "Crime"]
+    span = aset.span(arg.span)
+    assert (span.text, span.label, span.layer, span.provenance.agent) == (crime, "CRIME", "entities", "spanbank.events.v2")
+
+
+@pytest.mark.parametrize("text", [
+    "Police arrested the suspect for questioning.",  # a purpose, not an offence
+    "The court jailed him for life.",  # a term
+    "The men were jailed for six years.",  # a duration
+    "The actor was acquitted of all charges.",  # charges that name no crime
+])
+def test_events_no_crime_without_an_offence(text):
+    aset = silver(text)
+    assert aset.events and not [a for e in aset.events for a in e.arguments if a.role == "Crime"]
+    assert not [s for s in aset.spans if s.label == "CRIME"]
+
+
+def test_events_value_role_sentence_takes_the_custody_phrase_and_its_place_is_no_place():
+    (ev,) = events("A court sentenced the activist to five years in prison for inciting violence.")
+    assert ev == ("sentenced", "Justice:Sentence", {("Adjudicator", "court"), ("Sentence", "five years in prison"),
+                                                    ("Crime", "inciting violence")})
+    aset = silver("He was sentenced to death for the killings.")
+    (ev,) = [e for e in aset.events if e.type == "Justice:Sentence"]
+    assert {(a.role, aset.span(a.span).text, aset.span(a.span).label) for a in ev.arguments} == {
+        ("Defendant", "He", "PER"), ("Sentence", "death", "SENTENCE"), ("Crime", "killings", "CRIME")}
+
+
+def test_events_value_role_sentence_of_the_noun_trigger():
+    aset = silver("He is serving a life sentence for murder.")
+    (ev,) = [e for e in aset.events if e.type == "Justice:Sentence"]
+    assert aset.span(ev.trigger).text == "sentence"
+    assert {(a.role, aset.span(a.span).text, aset.span(a.span).label) for a in ev.arguments} == {
+        ("Sentence", "life", "SENTENCE"), ("Crime", "murder", "CRIME")}
+    assert events("The judge handed him a five-year prison sentence.") == [
+        ("sentence", "Justice:Sentence", {("Sentence", "five-year prison")})]
+
+
+@pytest.mark.parametrize("text, trigger, role, money", [
+    ("The club paid 80 million pounds for the striker.", "paid", "Money", "80 million pounds"),  # currency word
+    ("The government paid $5 million to the families of the victims.", "paid", "Money", "$5 million"),
+    ("China will buy 300 aircraft from Airbus in a $35 billion deal.", "buy", "Price", "$35 billion"),  # via "deal"
+    ("Iran paid €2.5bn to the firm.", "paid", "Money", "€2.5bn"),  # symbol + "2.5bn", one token for the parser
+])
+def test_events_value_role_money(text, trigger, role, money):
+    aset = silver(text)
+    (ev,) = [e for e in aset.events if aset.span(e.trigger).text == trigger]
+    (arg,) = [a for a in ev.arguments if a.role == role]
+    assert (aset.span(arg.span).text, aset.span(arg.span).label) == (money, "MONEY")
+
+
+def test_events_value_mentions_validate_in_a_corpus(tmp_path):
+    from spanbank.validate import validate
+
+    corpus = open_corpus(tmp_path / "corpus")
+    with corpus.lock():
+        corpus.write(annotate([doc_of("Prosecutors charged the former mayor with fraud after he paid $2 million to a "
+                                      "contractor. A judge later sentenced him to four years in prison.")], now=NOW))
+    labels = {s.label for d in corpus.documents() for s in d.annotation_set(SILVER).spans}
+    assert {"CRIME", "MONEY", "SENTENCE"} <= labels
+    assert validate(corpus, load_schema(), unreleased_ok=True) == []
+
+
 def test_events_attack_on_a_policy_is_not_an_attack():
     text = "The opposition mounted a sharp attack on the tax plan, while insurgents carried out a mortar attack on a base."
     assert events(text) == [("attack", "Conflict:Attack", {("Attacker", "insurgents"), ("Instrument", "mortar"),

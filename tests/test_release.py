@@ -84,6 +84,17 @@ def test_next_version_major_when_label_removed_or_renamed():
     assert release.next_version("1.2.3", "patch", empty, ["a"], ["a"]) == "1.2.4"
 
 
+def test_next_version_minor_when_a_label_is_appended_to_an_earlier_layer():
+    # ids count within a layer: an entity label appended after TIME moves no event label's id
+    empty = release.CorpusDiff()
+    old = ["entities:PER", "entities:TIME", "events:Conflict:Attack", "role:Crime"]
+    new = ["entities:PER", "entities:TIME", "entities:CRIME", "events:Conflict:Attack", "role:Crime"]
+    assert release.next_version("1.0.1", "auto", empty, old, new) == "1.1.0"
+    assert release.next_version("1.0.1", "auto", empty, new, old) == "2.0.0"
+    swapped = ["entities:TIME", "entities:PER", "events:Conflict:Attack", "role:Crime"]
+    assert release.next_version("1.0.1", "auto", empty, old, swapped) == "2.0.0"
+
+
 def test_release_without_git_uses_count_comparison(seed_corpus):
     assert run("release", "--corpus", seed_corpus.path, "--no-git").exit_code == 0
     add_gold_span(seed_corpus, "Baghdad", "GPE")

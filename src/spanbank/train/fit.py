@@ -68,8 +68,10 @@ def load_base(name: str) -> Any:
 
     from ..errors import TrainError
 
+    from .. import nlp
+
     try:
-        return spacy.load(name)
+        return spacy.load(nlp.resolve_model(name))  # short names (sm, md) as for annotate --model
     except OSError as exc:
         raise TrainError(f"base pipeline {name!r} is not installed: {exc}", value=name,
                          hint="pass --base with an installed spaCy pipeline (package name or path)") from None
@@ -119,8 +121,9 @@ def _entity_examples(nlp: Any, samples: Sequence[Sample], schema: LabelSchema, s
     ner = nlp.get_pipe("ner")
     base_labels = set(ner.labels)
     schema_types = set(schema.entity_names())
-    for label in schema.entity_names():
-        if label not in CORRESPONDS and label not in base_labels:
+    marked = {label for s in samples for _start, _end, label in s.targets.get("entities", ())}
+    for label in schema.entity_names():  # only types the gold marks (no value label CRIME without examples)
+        if label not in CORRESPONDS and label not in base_labels and label in marked:
             ner.add_label(label)
             report.new_labels.append(label)
     out = []

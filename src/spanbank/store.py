@@ -29,14 +29,12 @@ import orjson
 from filelock import FileLock, Timeout
 
 from .errors import CorpusError
-from . import jsonl
+from . import jsonl, records
 from .model import (
     AnnotationSet,
-    Argument,
     Attribution,
     Document,
     Event,
-    Origin,
     Provenance,
     Span,
 )
@@ -52,54 +50,34 @@ SEAL = "seal"  # manifest key: sha256 of the rest of the manifest, so an edit by
 MANIFEST_FIX = ("manifest.json is written only by `spanbank release`: restore it from git "
                 "(`git checkout corpus-vX.Y.Z -- corpus/manifest.json`), or delete it to start the versions again at 1.0.0")
 KIND_ORDER = {"span": 0, "event": 1, "attribution": 2}
-DUMP = orjson.OPT_SORT_KEYS
+DUMP = orjson.OPT_SORT_KEYS if records.SORTED_KEYS else 0
 
 
 # --- record codec -------------------------------------------------------------------------------
 
 
 def prov_to_json(p: Provenance) -> dict[str, Any]:
-    out: dict[str, Any] = {"agent": p.agent, "status": p.status, "kind": p.kind}
-    if p.time:
-        out["time"] = p.time
-    if p.detail:
-        out["detail"] = p.detail
-    return out
+    return records.encode(p, records.PROVENANCE)
 
 
 def prov_from_json(d: dict[str, Any]) -> Provenance:
-    return Provenance(d["agent"], d.get("status", "silver"), d.get("time", ""), d.get("kind", "machine"), d.get("detail", ""))
+    return records.decode(d, records.PROVENANCE)
 
 
 def document_record(doc: Document) -> dict[str, Any]:
-    rec: dict[str, Any] = {"id": doc.id, "text": doc.text}
-    for key in ("date", "title", "url", "source"):
-        value = getattr(doc, key)
-        if value is not None:
-            rec[key] = value
-    if doc.origin is not None:
-        rec["origin"] = {"path": doc.origin.path, "sha256": doc.origin.sha256, "normalization": list(doc.origin.normalization)}
-    for key in ("sections", "paragraphs", "sentences", "tokens"):
-        rec[key] = getattr(doc, key)  # tuples of pairs serialize as JSON arrays
-    return rec
+    """The documents.jsonl record of ``doc`` (its annotation sets go to :func:`annotation_records`)."""
+    return records.encode(doc, records.DOCUMENT)
 
 
 def annotation_records(doc: Document) -> Iterator[dict[str, Any]]:
-    """The annotation lines of one document, in canonical order."""
+    """The annotation lines of one document, in canonical order: by set, kind (span, event, attribution), id."""
+    kinds = records.KINDS
     for name in sorted(doc.annotations):
         aset = doc.annotations[name]
         base = {"doc": doc.id, "set": name}
-        for s in sorted(aset.spans, key=lambda s: s.id):
-            yield {**base, "kind": "span", "id": s.id, "layer": s.layer, "label": s.label, "start": s.start,
-                   "end": s.end, "text": s.text, "prov": prov_to_json(s.provenance)}
-        for e in sorted(aset.events, key=lambda e: e.id):
-            args = [{"role": a.role, "span": a.span, **({"prov": prov_to_json(a.provenance)} if a.provenance else {})}
-                    for a in e.arguments]
-            yield {**base, "kind": "event", "id": e.id, "trigger": e.trigger, "type": e.type, "arguments": args,
-                   "prov": prov_to_json(e.provenance)}
-        for a in sorted(aset.attributions, key=lambda a: a.id):
-            yield {**base, "kind": "attribution", "id": a.id, "cue": a.cue, "source": a.source, "content": a.content,
-                   "parent": a.parent, "prov": prov_to_json(a.provenance)}
+        for kind, items in (("span", aset.spans), ("event", aset.events), ("attribution", aset.attributions)):
+            for item in sorted(items, key=lambda x: x.id):
+                yield {**base, "kind": kind, **records.encode(item, kinds[kind])}
 
 
 def document_from_records(rec: dict[str, Any], ann: Iterable[dict[str, Any]]) -> Document:
@@ -110,31 +88,14 @@ def document_from_records(rec: dict[str, Any], ann: Iterable[dict[str, Any]]) ->
         bucket[r["kind"]].append(_annotation_from_record(r))
     annotations = {name: AnnotationSet(name, tuple(b["span"]), tuple(b["event"]), tuple(b["attribution"]))
                    for name, b in sorted(sets.items())}
-    origin = rec.get("origin")
-    return Document(
-        id=rec["id"], text=rec["text"], date=rec.get("date"), title=rec.get("title"), url=rec.get("url"),
-        source=rec.get("source"),
-        origin=Origin(origin["path"], origin["sha256"], tuple(origin.get("normalization", ()))) if origin else None,
-        sections=_pairs(rec.get("sections")), paragraphs=_pairs(rec.get("paragraphs")),
-        sentences=_pairs(rec.get("sentences")), tokens=_pairs(rec.get("tokens")), annotations=annotations,
-    )
-
-
-def _pairs(value: Any) -> tuple[tuple[int, int], ...]:
-    return tuple((int(a), int(b)) for a, b in value or ())
+    return records.decode(rec, records.DOCUMENT, annotations=annotations)
 
 
 def _annotation_from_record(r: dict[str, Any]) -> Span | Event | Attribution:
-    prov = prov_from_json(r["prov"])
-    if r["kind"] == "span":
-        return Span(r["id"], r["start"], r["end"], r["text"], r["label"], r["layer"], prov)
-    if r["kind"] == "event":
-        args = tuple(Argument(a["role"], a["span"], prov_from_json(a["prov"]) if a.get("prov") else None)
-                     for a in r.get("arguments", ()))
-        return Event(r["id"], r["trigger"], r["type"], args, prov)
-    if r["kind"] == "attribution":
-        return Attribution(r["id"], r["cue"], r.get("source"), r["content"], prov, r.get("parent"))
-    raise ValueError(f"unknown annotation kind {r['kind']!r} (allowed: span, event, attribution)")
+    struct = records.KINDS.get(r["kind"])
+    if struct is None:
+        raise ValueError(f"unknown annotation kind {r['kind']!r} (allowed: {', '.join(records.KINDS)})")
+    return records.decode(r, struct)
 
 
 def dumps(record: dict[str, Any]) -> bytes:

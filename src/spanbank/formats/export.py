@@ -36,7 +36,7 @@ class ExportReport:
 
 def published_set(doc: Document, set_name: str | None) -> str:
     """The set to export: the one asked for, else gold where present, else silver."""
-    return set_name or (GOLD if GOLD in doc.annotations else SILVER)
+    return set_name or doc.published_set().name
 
 
 def export(fmt: str, docs: Iterable[Document], out: Path, set_name: str | None = None,

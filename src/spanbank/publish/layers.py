@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import records
 from ..errors import CorpusError, PublishError
 from ..model import GOLD, SILVER
 from .arrow import (as_array, encode, first_true, group_offsets, list_of, lookup, numpy, offsets_of, struct,
@@ -25,9 +26,7 @@ from .docs import Docs
 from .read import line_of
 
 PARTS = (("cue", "CUE"), ("source", "SOURCE"), ("content", "CONTENT"))
-COLUMNS = {"span": ["id", "layer", "label", "start", "end", "text", "prov"],  # what the build reads, by kind
-           "event": ["id", "trigger", "type", "arguments", "prov"],
-           "attribution": ["id", "cue", "source", "content", "parent", "prov"]}
+COLUMNS = {kind: [f.key for f in struct.fields] for kind, struct in records.KINDS.items()}  # what the build reads
 FIX = "run `spanbank validate` for every problem"
 
 

@@ -11,7 +11,7 @@ the three stages (so a slow spell of a shared machine hits them alike), keeping 
   inference + ``pq.write_table`` (snappy) of each table;
 - floor, explicit: the same with the corpus format's explicit schemas (no inference; usually faster);
 - floor, explicit, for the Hub: the same written as the build must write for Hub uploads (content-defined
-  chunking and the page index, :data:`spanbank.publish.build.CDC_OPTIONS`), the work the plain floors leave out;
+  chunking and the page index, :data:`spanbank.publish.parquet.CDC_OPTIONS`), the work the plain floors leave out;
 - build: ``publish.build`` (streaming, all four configs, card, project files), parquet with
   content-defined chunking and the page index;
 - the same build without content-defined chunking and page index (the writer before issue 13).
@@ -24,7 +24,6 @@ peaks), shown with the RSS the stage started from.
 from __future__ import annotations
 
 import argparse
-import importlib
 import multiprocessing
 import os
 import random
@@ -40,7 +39,7 @@ import pyarrow.json as paj  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from spanbank import publish  # noqa: E402
-build_mod = importlib.import_module("spanbank.publish.build")  # the module (the package exports the function)
+from spanbank.publish import parquet as parquet_mod  # noqa: E402  (CDC_OPTIONS is read by each shard writer)
 from spanbank.publish import card  # noqa: E402,F401  (imported lazily by build: keep its import out of the timing)
 from spanbank.publish.read import ANNOTATIONS, DOCUMENTS  # noqa: E402
 from spanbank.model import document_id  # noqa: E402
@@ -49,7 +48,7 @@ from spanbank.store import dumps, open_corpus  # noqa: E402
 
 WORDS = ("the minister said on Monday that forces attacked a base near the city while officials in Baghdad "
          "reported injuries and the agency told reporters \U0001f642 that q\u0323uds units denied it").split()
-CDC = build_mod.CDC_OPTIONS
+CDC = parquet_mod.CDC_OPTIONS
 ENT = (("Baghdad", "GPE"), ("Ghani", "PER"), ("Reuters", "ORG"), ("Monday", "TIME"), ("Erbil", "GPE"))
 
 
@@ -177,7 +176,7 @@ def main(n: int, repeat: int) -> None:
         schema = load_schema()
         reports = []
         def build(cdc: bool) -> None:
-            build_mod.CDC_OPTIONS = CDC if cdc else False  # read by the parquet writer options of each shard
+            parquet_mod.CDC_OPTIONS = CDC if cdc else False  # read by the parquet writer options of each shard
             reports.append(publish.build(corpus, schema, work / "hf", card={"license": "cc-by-4.0"}))
 
         stages = {"floor, inferred schema (read_json + write_table)": lambda: floor(corpus.path, work / "floor", False),

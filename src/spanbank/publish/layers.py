@@ -1,6 +1,8 @@
 """The annotation side of a block: the published set, spans checked against the text, references resolved.
 
-The published layer of a document is its ``gold`` set when it has any gold record, else ``silver``.
+The published layer of a document is :meth:`~spanbank.model.Document.published_set` (its ``gold`` set when
+it has any gold record, else ``silver``), computed here for a whole block at once; the reference
+builder (:mod:`.reference`) applies the model's rule per document and the tests check both agree.
 Its spans are checked (``text[start:end] == span text``, code points), its events and
 attributions resolved to their spans with one hash lookup on ``(document id, span id)`` keys, and
 every label turned into its ClassLabel id with ``pyarrow.compute.index_in`` against the schema's

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import multiprocessing
 import os
 import shutil
@@ -43,7 +42,7 @@ import numpy as np  # noqa: E402
 
 from bench_publish import generate  # noqa: E402
 from spanbank import publish  # noqa: E402
-build_mod = importlib.import_module("spanbank.publish.build")  # the module (the package exports the function)
+from spanbank.publish import parquet as parquet_mod  # noqa: E402  (CDC_OPTIONS is read by each shard writer)
 from spanbank.schema import load_schema  # noqa: E402
 from spanbank.store import open_corpus  # noqa: E402
 
@@ -52,7 +51,7 @@ MASK = np.uint64(((TARGET - 1) << (64 - 16)) & (2**64 - 1))  # the top 16 bits
 GEAR = np.random.default_rng(0x5EED).integers(0, 2**64, 256, dtype=np.uint64)
 WINDOW = 64
 BLOCK = 4 * 1024 * 1024
-CDC = build_mod.CDC_OPTIONS  # what spanbank build writes with
+CDC = parquet_mod.CDC_OPTIONS  # what spanbank build writes with
 VARIANTS = ("edit", "edit-run", "add")
 
 
@@ -190,7 +189,7 @@ def main(n: int, sizes: list[tuple[int, int]]) -> None:
         print("variant | parquet writer | B parquet MB | changed chunks (bytes a Hub upload sends) | changed files")
         settings = [CDC] + [{"min_chunk_size": lo * 1024, "max_chunk_size": hi * 1024, "norm_level": 0} for lo, hi in sizes]
         for cdc in [*range(len(settings)), False]:
-            build_mod.CDC_OPTIONS = settings[cdc] if cdc is not False else False  # read by the writer at each shard
+            parquet_mod.CDC_OPTIONS = settings[cdc] if cdc is not False else False  # read by the writer at each shard
             label = ("plain (before)" if cdc is False else
                      f"CDC {settings[cdc]['min_chunk_size'] // 1024}-{settings[cdc]['max_chunk_size'] // 1024} KiB"
                      + (" (spanbank build = datasets' default)" if cdc == 0 else "") + " + page index")

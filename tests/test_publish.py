@@ -28,6 +28,7 @@ from spanbank.model import (GOLD, SILVER, AnnotationSet, Argument, Attribution, 
 from spanbank.publish.build import split_indices
 from spanbank.publish.docs import public_path
 from spanbank.publish.features import dataset_features
+from spanbank.publish.reference import documents_row
 from spanbank.schema import load_schema, render_guidelines
 from spanbank.store import annotation_records, document_record, manifest_seal, open_corpus, sha256_file
 
@@ -160,10 +161,9 @@ def corpus(tmp_path):
 
 def published(doc: Document, project: Path | None = None) -> Document:
     """What the dataset carries of a document: its published set, and its origin path without a local path."""
-    chosen = GOLD if GOLD in doc.annotations else SILVER
     if doc.origin is not None and project is not None:
         doc = replace(doc, origin=replace(doc.origin, path=public_path(doc.origin.path, project)))
-    return doc.without_sets().with_set(doc.annotation_set(chosen))
+    return doc.without_sets().with_set(doc.published_set())
 
 
 # --- build + load_dataset ------------------------------------------------------------------------
@@ -358,6 +358,36 @@ def test_documents_from_dataset_round_trip_property(docs, schema, tmp_path):
     report = publish.build(corpus, schema, root / "hf")
     assert report.dropped_spans == 0
     same_documents(list(publish.documents_from_dataset(root / "hf")), docs)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(docs=st.lists(documents(), min_size=1, max_size=6, unique_by=lambda d: d.id), block=st.sampled_from([1, 400, 8 << 20]))
+def test_build_documents_rows_equal_the_reference_builder(docs, block, schema, tmp_path):
+    """The Arrow build's ``documents`` rows equal the plain per-document reference (seqeval vs conlleval style),
+    over blocks of one document, a few and all."""
+    root = tmp_path / uuid.uuid4().hex
+    corpus = open_corpus(root / "corpus")
+    licensed(corpus)
+    with corpus.lock():
+        corpus.write(docs)
+    publish.build(corpus, schema, root / "hf", block_size=block)
+    built = {row["id"]: row for path in sorted((root / "hf" / "data" / "documents").glob("*.parquet"))
+             for row in pq.read_table(path).to_pylist()}
+    want = {doc.id: documents_row(doc, schema, root) for doc in corpus.documents()}
+    assert built == want
+
+
+def test_published_set_is_gold_else_silver():
+    doc = Document("d", "Baghdad")
+    prov = Provenance("a", GOLD)
+    gold = AnnotationSet(GOLD, (doc.make_span("T1", 0, 7, "GPE", "entities", prov),))
+    silver = AnnotationSet(SILVER, (doc.make_span("T1", 0, 3, "GPE", "entities", prov),))
+    assert doc.published_set() == AnnotationSet(SILVER) and doc.published_set().is_empty()
+    assert doc.with_set(silver).published_set() == silver
+    assert doc.with_set(silver).with_set(gold).published_set() == gold
+    assert doc.with_set(gold).with_set(AnnotationSet(annotator_set("bob"), gold.spans)).published_set() == gold
+    assert Document("d", "Baghdad", annotations={GOLD: AnnotationSet(GOLD), SILVER: silver}).published_set() == silver
 
 
 # --- splits ----------------------------------------------------------------------------------------

@@ -264,6 +264,15 @@ class Document:
             sets[aset.name] = aset
         return replace(self, annotations=dict(sorted(sets.items())))
 
+    def published_set(self) -> AnnotationSet:
+        """THE published layer: the ``gold`` set when it holds anything, else ``silver`` (empty when neither).
+
+        The one statement of the rule every consumer uses (the Hugging Face build, exports, the Doccano
+        push, ``show``); its name is ``.name``.
+        """
+        gold = self.annotation_set(GOLD)
+        return gold if not gold.is_empty() else self.annotation_set(SILVER)
+
     def without_sets(self) -> "Document":
         return replace(self, annotations={})
 

@@ -29,14 +29,13 @@ import orjson
 from filelock import FileLock, Timeout
 
 from .errors import CorpusError
-from . import jsonl
+from . import jsonl, records
+from .atomic import JOURNAL, _fsync_dir, atomic_files, atomic_writer  # noqa: F401  (atomic_writer, JOURNAL: callers import them from here)
 from .model import (
     AnnotationSet,
-    Argument,
     Attribution,
     Document,
     Event,
-    Origin,
     Provenance,
     Span,
 )
@@ -47,59 +46,38 @@ MANIFEST = "manifest.json"
 CHANGELOG = "CHANGELOG.md"
 ROUNDS = "doccano-rounds.jsonl"
 LOCK = ".lock"
-JOURNAL = ".commit"  # names the renames of a multi-file commit while they happen
 SEAL = "seal"  # manifest key: sha256 of the rest of the manifest, so an edit by hand is seen
 MANIFEST_FIX = ("manifest.json is written only by `spanbank release`: restore it from git "
                 "(`git checkout corpus-vX.Y.Z -- corpus/manifest.json`), or delete it to start the versions again at 1.0.0")
 KIND_ORDER = {"span": 0, "event": 1, "attribution": 2}
-DUMP = orjson.OPT_SORT_KEYS
+DUMP = orjson.OPT_SORT_KEYS if records.SORTED_KEYS else 0
 
 
 # --- record codec -------------------------------------------------------------------------------
 
 
 def prov_to_json(p: Provenance) -> dict[str, Any]:
-    out: dict[str, Any] = {"agent": p.agent, "status": p.status, "kind": p.kind}
-    if p.time:
-        out["time"] = p.time
-    if p.detail:
-        out["detail"] = p.detail
-    return out
+    return records.encode(p, records.PROVENANCE)
 
 
 def prov_from_json(d: dict[str, Any]) -> Provenance:
-    return Provenance(d["agent"], d.get("status", "silver"), d.get("time", ""), d.get("kind", "machine"), d.get("detail", ""))
+    return records.decode(d, records.PROVENANCE)
 
 
 def document_record(doc: Document) -> dict[str, Any]:
-    rec: dict[str, Any] = {"id": doc.id, "text": doc.text}
-    for key in ("date", "title", "url", "source"):
-        value = getattr(doc, key)
-        if value is not None:
-            rec[key] = value
-    if doc.origin is not None:
-        rec["origin"] = {"path": doc.origin.path, "sha256": doc.origin.sha256, "normalization": list(doc.origin.normalization)}
-    for key in ("sections", "paragraphs", "sentences", "tokens"):
-        rec[key] = getattr(doc, key)  # tuples of pairs serialize as JSON arrays
-    return rec
+    """The documents.jsonl record of ``doc`` (its annotation sets go to :func:`annotation_records`)."""
+    return records.encode(doc, records.DOCUMENT)
 
 
 def annotation_records(doc: Document) -> Iterator[dict[str, Any]]:
-    """The annotation lines of one document, in canonical order."""
+    """The annotation lines of one document, in canonical order: by set, kind (span, event, attribution), id."""
     for name in sorted(doc.annotations):
         aset = doc.annotations[name]
         base = {"doc": doc.id, "set": name}
-        for s in sorted(aset.spans, key=lambda s: s.id):
-            yield {**base, "kind": "span", "id": s.id, "layer": s.layer, "label": s.label, "start": s.start,
-                   "end": s.end, "text": s.text, "prov": prov_to_json(s.provenance)}
-        for e in sorted(aset.events, key=lambda e: e.id):
-            args = [{"role": a.role, "span": a.span, **({"prov": prov_to_json(a.provenance)} if a.provenance else {})}
-                    for a in e.arguments]
-            yield {**base, "kind": "event", "id": e.id, "trigger": e.trigger, "type": e.type, "arguments": args,
-                   "prov": prov_to_json(e.provenance)}
-        for a in sorted(aset.attributions, key=lambda a: a.id):
-            yield {**base, "kind": "attribution", "id": a.id, "cue": a.cue, "source": a.source, "content": a.content,
-                   "parent": a.parent, "prov": prov_to_json(a.provenance)}
+        for kind, items in (("span", aset.spans), ("event", aset.events), ("attribution", aset.attributions)):
+            encode = _ENCODERS[kind]
+            for item in sorted(items, key=lambda x: x.id):
+                yield {**base, "kind": kind, **encode(item)}
 
 
 def document_from_records(rec: dict[str, Any], ann: Iterable[dict[str, Any]]) -> Document:
@@ -110,31 +88,19 @@ def document_from_records(rec: dict[str, Any], ann: Iterable[dict[str, Any]]) ->
         bucket[r["kind"]].append(_annotation_from_record(r))
     annotations = {name: AnnotationSet(name, tuple(b["span"]), tuple(b["event"]), tuple(b["attribution"]))
                    for name, b in sorted(sets.items())}
-    origin = rec.get("origin")
-    return Document(
-        id=rec["id"], text=rec["text"], date=rec.get("date"), title=rec.get("title"), url=rec.get("url"),
-        source=rec.get("source"),
-        origin=Origin(origin["path"], origin["sha256"], tuple(origin.get("normalization", ()))) if origin else None,
-        sections=_pairs(rec.get("sections")), paragraphs=_pairs(rec.get("paragraphs")),
-        sentences=_pairs(rec.get("sentences")), tokens=_pairs(rec.get("tokens")), annotations=annotations,
-    )
+    return _DECODE_DOCUMENT(rec, annotations=annotations)
 
 
-def _pairs(value: Any) -> tuple[tuple[int, int], ...]:
-    return tuple((int(a), int(b)) for a, b in value or ())
+_ENCODERS = {kind: records.encoder(struct) for kind, struct in records.KINDS.items()}
+_DECODERS = {kind: records.decoder(struct) for kind, struct in records.KINDS.items()}
+_DECODE_DOCUMENT = records.decoder(records.DOCUMENT)
 
 
 def _annotation_from_record(r: dict[str, Any]) -> Span | Event | Attribution:
-    prov = prov_from_json(r["prov"])
-    if r["kind"] == "span":
-        return Span(r["id"], r["start"], r["end"], r["text"], r["label"], r["layer"], prov)
-    if r["kind"] == "event":
-        args = tuple(Argument(a["role"], a["span"], prov_from_json(a["prov"]) if a.get("prov") else None)
-                     for a in r.get("arguments", ()))
-        return Event(r["id"], r["trigger"], r["type"], args, prov)
-    if r["kind"] == "attribution":
-        return Attribution(r["id"], r["cue"], r.get("source"), r["content"], prov, r.get("parent"))
-    raise ValueError(f"unknown annotation kind {r['kind']!r} (allowed: span, event, attribution)")
+    decode = _DECODERS.get(r["kind"])
+    if decode is None:
+        raise ValueError(f"unknown annotation kind {r['kind']!r} (allowed: {', '.join(records.KINDS)})")
+    return decode(r)
 
 
 def dumps(record: dict[str, Any]) -> bytes:
@@ -142,6 +108,33 @@ def dumps(record: dict[str, Any]) -> bytes:
 
 
 # --- reading ------------------------------------------------------------------------------------
+
+
+Line = tuple[int, dict[str, Any]]
+
+
+def merge_join(documents: Iterable[Line], annotations: Iterable[Line],
+               orphan: Callable[[int, dict[str, Any]], None]) -> Iterator[tuple[Line, list[Line]]]:
+    """THE merge join of the two corpus files (both sorted by document id), streaming: each (line, document
+    record) with its [(line, annotation record), ...].  ``orphan(line, record)`` is called for an annotation
+    whose document is not in ``documents`` (or is out of order), in file order; it may raise."""
+    annotations = iter(annotations)
+    pending = next(annotations, None)
+    for line, rec in documents:
+        doc_id = rec.get("id")
+        while pending is not None and isinstance(doc_id, str) and str(pending[1].get("doc")) < doc_id:
+            orphan(*pending)
+            pending = next(annotations, None)
+        group = []
+        while pending is not None and pending[1].get("doc") == doc_id:
+            group.append(pending)
+            pending = next(annotations, None)
+        yield (line, rec), group
+    while pending is not None:
+        orphan(*pending)
+        pending = next(annotations, None)
+
+
 
 
 @dataclass(frozen=True)
@@ -171,19 +164,10 @@ class Corpus:
 
     def grouped_records(self) -> Iterator[tuple[tuple[int, dict], list[tuple[int, dict]]]]:
         """((line, document record), [(line, annotation record), ...]) per document, streaming both files."""
-        ann = jsonl.read(self.annotations_path)
-        pending = next(ann, None)
-        for doc_line in jsonl.read(self.documents_path):
-            doc_id = doc_line[1].get("id")
-            group = []
-            while pending is not None and pending[1].get("doc") == doc_id:
-                group.append(pending)
-                pending = next(ann, None)
-            yield doc_line, group
-        if pending is not None:
-            raise CorpusError(f"annotation for document {pending[1].get('doc')!r} has no document, or is out of order",
-                              path=str(self.annotations_path), line=pending[0],
-                              hint="run `spanbank validate` for the full list")
+        def orphan(line: int, rec: dict) -> None:
+            raise CorpusError(f"annotation for document {rec.get('doc')!r} has no document, or is out of order",
+                              path=str(self.annotations_path), line=line, hint="run `spanbank validate` for the full list")
+        return merge_join(jsonl.read(self.documents_path), jsonl.read(self.annotations_path), orphan)
 
     def documents(self) -> Iterator[Document]:
         """Every document with its annotation sets, in id order, one at a time."""
@@ -411,90 +395,6 @@ def _spill(docs: Iterable[Document], spill: IO[bytes], progress: Callable[[int],
             progress(1)
     index.sort()
     return index
-
-
-def umask() -> int:
-    """The process umask, read without changing it where the system tells (Linux), else by setting and restoring it."""
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def file_mode(path: Path) -> int:
-    """The mode a rewrite of ``path`` gets: the file's own mode when it exists, else 0666 less the umask (as open() does)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        return 0o666 & ~umask()
-
-
-@contextlib.contextmanager
-def atomic_writer(path: Path, mode: int | None = None) -> Iterator[IO[bytes]]:
-    """Write to a temp file beside ``path``; rename over it only when the block succeeds.
-
-    The file keeps its mode (``mode`` when given, else the existing file's, else 0666 less the umask):
-    the temp file is created 0600 and set to that mode before the rename.
-    """
-    with atomic_files([path], None if mode is None else [mode]) as (fh,):
-        yield fh
-
-
-@contextlib.contextmanager
-def atomic_files(paths: list[Path], modes: list[int] | None = None) -> Iterator[list[IO[bytes]]]:
-    """Write several files of one folder as one commit (see :func:`atomic_writer` for one file and the modes).
-
-    Each file is written to a temp file beside it; when the block succeeds, all are fsynced, a
-    journal naming the renames is put in place (itself by a rename), then the files are renamed
-    over the old ones and the journal removed.  A process killed during the renames leaves the
-    journal, and the next writer rolls the commit forward (:func:`recover`): the files are always
-    all old or all new.  A failure before the journal leaves every file as it was.
-    """
-    folder = paths[0].parent
-    folder.mkdir(parents=True, exist_ok=True)
-    modes = modes or [file_mode(p) for p in paths]
-    temps: list[tuple[str, Path]] = []
-    try:
-        with contextlib.ExitStack() as stack:
-            handles = []
-            for path, mode in zip(paths, modes):
-                fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-                temps.append((tmp, path))
-                handles.append(stack.enter_context(os.fdopen(fd, "wb")))
-                os.fchmod(fd, mode)
-            yield handles
-            for fh in handles:
-                fh.flush()
-                os.fsync(fh.fileno())
-        if len(temps) > 1:
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=f"{JOURNAL}.", suffix=".tmp", delete=False) as jfh:
-                jfh.write(orjson.dumps([[Path(t).name, p.name] for t, p in temps]))
-                jfh.flush()
-                os.fsync(jfh.fileno())
-            os.replace(jfh.name, folder / JOURNAL)
-    except BaseException:
-        for tmp, _ in temps:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        raise
-    for tmp, path in temps:
-        os.replace(tmp, path)
-    if len(temps) > 1:
-        _fsync_dir(folder)
-        (folder / JOURNAL).unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def recover(folder: Path) -> list[str]:

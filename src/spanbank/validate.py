@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .errors import CorpusError, Problem
 from .model import ANNOTATOR_PREFIX, GOLD, LAYERS, SILVER, Document, LabelSchema, document_id, offset_problem, set_status, MACHINE_PREFIX
-from .store import JOURNAL, MANIFEST_FIX, Corpus, annotation_records, document_record, sha256_file
+from .store import JOURNAL, MANIFEST_FIX, Corpus, annotation_records, document_record, merge_join, sha256_file
 from . import jsonl
 
 KINDS = ("span", "event", "attribution")
@@ -95,30 +95,25 @@ def _lines(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[str,
 def _groups(corpus: Corpus, problems: list[Problem]):
     """Yield ((line, doc record), [(line, annotation record)]) merging the two sorted files, reporting disorder."""
     dpath, apath = str(corpus.documents_path), str(corpus.annotations_path)
-    anns = _lines(corpus.annotations_path, problems)
-    pending = next(anns, None)
-    last_doc = ""
-    for line, rec in _lines(corpus.documents_path, problems):
-        doc_id = rec.get("id")
-        if not isinstance(doc_id, str):
-            problems.append(Problem(dpath, line, f"document id {doc_id!r} is not a string"))
-            continue
-        if doc_id <= last_doc:
-            what = "duplicate" if doc_id == last_doc else "out of order"
-            problems.append(Problem(dpath, line, f"document id {doc_id!r} is {what} (ids must be unique and sorted)"))
-        last_doc = max(last_doc, doc_id)
-        while pending is not None and str(pending[1].get("doc")) < doc_id:
-            problems.append(Problem(apath, pending[0], f"annotation for unknown document {pending[1].get('doc')!r} "
-                                                       "(or annotations out of order)"))
-            pending = next(anns, None)
-        group = []
-        while pending is not None and pending[1].get("doc") == doc_id:
-            group.append(pending)
-            pending = next(anns, None)
-        yield (line, rec), group
-    while pending is not None:
-        problems.append(Problem(apath, pending[0], f"annotation for unknown document {pending[1].get('doc')!r}"))
-        pending = next(anns, None)
+
+    def documents() -> Iterator[tuple[int, dict[str, Any]]]:
+        last_doc = ""
+        for line, rec in _lines(corpus.documents_path, problems):
+            doc_id = rec.get("id")
+            if not isinstance(doc_id, str):
+                problems.append(Problem(dpath, line, f"document id {doc_id!r} is not a string"))
+                continue
+            if doc_id <= last_doc:
+                what = "duplicate" if doc_id == last_doc else "out of order"
+                problems.append(Problem(dpath, line, f"document id {doc_id!r} is {what} (ids must be unique and sorted)"))
+            last_doc = max(last_doc, doc_id)
+            yield line, rec
+
+    def orphan(line: int, rec: dict[str, Any]) -> None:
+        problems.append(Problem(apath, line, f"annotation for unknown document {rec.get('doc')!r} "
+                                             "(or annotations out of order)"))
+
+    return merge_join(documents(), _lines(corpus.annotations_path, problems), orphan)
 
 
 class _Checker:

@@ -30,7 +30,7 @@ def show(doc_id, corpus_path, schema_path, set_name, html_path):
     """
     corpus = open_corpus(corpus_path)
     doc = find_document(corpus, doc_id)
-    chosen = set_name or ("gold" if "gold" in doc.annotations else "silver")
+    chosen = set_name or doc.published_set().name
     page = render_html(doc, load_schema(schema_path), chosen)
     if html_path:
         html_path.write_text(page, encoding="utf-8")

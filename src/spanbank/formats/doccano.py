@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from ..model import GOLD, SILVER, AnnotationSet, Document
+from ..model import SILVER, AnnotationSet, Document
 
 META_KEYS = ("spanbank_id", "spanbank_rev", "spanbank_set", "spanbank_pusher")
 LINK_TYPES = ("SOURCE", "CONTENT")
@@ -65,8 +65,7 @@ def utf16_slice(text: str, start: int, end: int) -> str:
 
 def pushed_set(doc: Document) -> AnnotationSet:
     """The set a document sends: gold when it has one, else silver."""
-    gold = doc.annotation_set(GOLD)
-    return gold if not gold.is_empty() else doc.annotation_set(SILVER)
+    return doc.published_set()
 
 
 def fingerprint(entities: list[dict], relations: list[dict]) -> str:

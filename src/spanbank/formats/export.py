@@ -25,7 +25,7 @@ class ExportReport:
 
 def published_set(doc: Document, set_name: str | None) -> str:
     """The set to export: the one asked for, else gold where present, else silver."""
-    return set_name or (GOLD if GOLD in doc.annotations else SILVER)
+    return set_name or doc.published_set().name
 
 
 def cannot_carry(fmt: str) -> list[str]:

@@ -4,9 +4,13 @@
 - :mod:`.read`: the corpus files as Arrow, in aligned blocks of documents (explicit schemas);
 - :mod:`.docs`, :mod:`.layers`, :mod:`.sentences`: one block -> the configs' tables, column by column
   (published layer: gold, else silver), with the vectorized helpers of :mod:`.arrow`;
-- :mod:`.build`: hash-based splits and the streaming parquet build of the Hub-layout folder;
-- :mod:`.card`: the generated ``README.md`` (YAML ``configs`` + ``dataset_info``, then prose), with
-  :mod:`.fields` (the Data fields section) and :mod:`.examples` (one short example per config);
+- :mod:`.build`: hash-based splits and the streaming build of the Hub-layout folder, written by the
+  shard writers of :mod:`.parquet` (content-defined chunking and the page index, as ``datasets`` does);
+- :mod:`.reference`: the ``documents`` row built plainly over model objects (what the tests check the
+  Arrow build against);
+- :mod:`.card`: the generated ``README.md`` (YAML ``configs`` + ``dataset_info``, then the prose of
+  :mod:`.sections`), with :mod:`.fields` (the Data fields section) and :mod:`.examples` (one short
+  example per config);
 - :mod:`.project`: the corpus's dataset configuration (license, name, citation) and the ``project/``
   files that rebuild the corpus and the Doccano project (schema, guidelines, history, NOTICE);
 - :mod:`.readback`: a built dataset -> documents (the round trip);

@@ -139,7 +139,10 @@ class Texts:
 
     def byte_of(self, doc: np.ndarray, cp: np.ndarray) -> np.ndarray:
         """Byte position of code point ``cp`` of text ``doc`` (clamped into the text, like Python slicing)."""
-        g = self.base[doc] + np.clip(cp, 0, self.length[doc])
+        return self._bytes(self.base[doc] + np.clip(cp, 0, self.length[doc]))
+
+    def _bytes(self, g: np.ndarray) -> np.ndarray:
+        """Byte positions of the global code point numbers ``g``."""
         shift = self._shift
         if len(shift) and 4 * len(shift) < len(g) and (g[1:] >= g[:-1]).all():
             # ascending queries (tokens), fewer continuation bytes: place each of those among the queries instead
@@ -148,9 +151,29 @@ class Texts:
 
     def slice(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> pa.StringArray:
         """``text[doc][start:end]`` for every row, as one string array."""
+        n = len(doc)
+        if n > 1:  # ordered, disjoint ranges (tokens): starts and ends placed in one pass, cut in one copy
+            length = self.length[doc]
+            bounds = np.empty(2 * n, np.int64)
+            bounds[0::2] = np.clip(start, 0, length)
+            bounds[1::2] = np.clip(end, 0, length)
+            bounds[1::2] = np.maximum(bounds[1::2], bounds[0::2])
+            bounds += np.repeat(self.base[doc], 2)
+            if (bounds[1:] >= bounds[:-1]).all() and len(self.data) < 2**31:
+                return _alternate(self.data, self._bytes(bounds))
         first = self.byte_of(doc, start)
         last = np.maximum(self.byte_of(doc, end), first)
         return take_bytes(self.data, first, last - first)
+
+
+def _alternate(data: np.ndarray, bounds: np.ndarray) -> pa.StringArray:
+    """The strings ``data[bounds[2i]:bounds[2i + 1]]`` of ascending ``bounds``: the buffer viewed zero-copy as
+    strings alternating range / gap, of which every other one is taken (one C++ copy)."""
+    n = len(bounds) // 2
+    whole = pa.StringArray.from_buffers(2 * n - 1, pa.py_buffer(bounds.astype(np.int32)), pa.py_buffer(data))
+    taken = whole.take(pa.array(np.arange(0, 2 * n, 2, dtype=np.int64)))
+    offsets, chars = taken.buffers()[1:]
+    return pa.StringArray.from_buffers(n, offsets, chars)  # no validity bitmap (the byte counts stay exact)
 
 
 def take_bytes(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.StringArray:
@@ -159,15 +182,10 @@ def take_bytes(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.
     starts = np.asarray(starts, np.int64)
     n = len(lengths)
     if n > 1 and len(data) < 2**31 and (starts[1:] >= starts[:-1] + lengths[:-1]).all() and starts[0] >= 0:
-        # ordered, disjoint ranges (tokens): the data buffer as strings alternating range / gap, zero-copy,
-        # of which every other one is taken (one C++ copy)
-        bounds = np.empty(2 * n, np.int32)
+        bounds = np.empty(2 * n, np.int64)
         bounds[0::2] = starts
         bounds[1::2] = starts + lengths
-        whole = pa.StringArray.from_buffers(2 * n - 1, pa.py_buffer(bounds), pa.py_buffer(data))
-        taken = whole.take(pa.array(np.arange(0, 2 * n, 2, dtype=np.int64)))
-        offsets, chars = taken.buffers()[1:]
-        return pa.StringArray.from_buffers(n, offsets, chars)  # no validity bitmap (the byte counts stay exact)
+        return _alternate(data, bounds)
     chars = data[ranges(starts, lengths)]
     offsets = offsets_of(lengths)
     return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(chars))

@@ -13,6 +13,9 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 MAX_STRING = 300  # longer strings are cut with "…"
@@ -41,16 +44,36 @@ def excerpt(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pick(table: Any, config: str) -> dict[str, Any] | None:
-    rows = table.to_pylist()
-    if config == "ner":
-        rows = [r for r in rows if any(r["ner_tags"])]
-        key = lambda r: len(r["tokens"])  # noqa: E731
-    elif config == "events":
-        rows = [r for r in rows if r["events"]]
-        key = lambda r: (-min(len(r["events"][0]["arguments"]), 2), len(r["tokens"]))  # noqa: E731
+    """The example row of ``table``: the shortest annotated one (the first on ties), converted alone to Python."""
+    if not table.num_rows:
+        return None
+    if config == "attribution":
+        key = _lengths(table.column("context"), chars=True)
     else:
-        key = lambda r: len(r["context"])  # noqa: E731
-    return min(rows, key=key) if rows else None
+        tokens = _lengths(table.column("tokens"))
+        if config == "ner":
+            tags = table.column("ner_tags")
+            flat = np.asarray(pc.list_flatten(tags))
+            tagged = np.zeros(table.num_rows, bool)
+            tagged[np.asarray(pc.list_parent_indices(tags))[flat != 0]] = True
+            key = np.where(tagged, tokens, np.iinfo(np.int64).max)
+        else:  # events: prefer an event with two arguments or more, then the shortest sentence
+            events = _lengths(table.column("events"))
+            args = np.zeros(table.num_rows, np.int64)
+            has = np.flatnonzero(events > 0)
+            if len(has):
+                head = pc.list_element(table.column("events").take(pa.array(has)), 0)
+                args[has] = np.minimum(_lengths(pc.struct_field(head, "arguments")), 2)
+            key = np.where(events > 0, (2 - args) * (1 << 40) + tokens, np.iinfo(np.int64).max)
+    i = int(np.argmin(key))
+    if key[i] == np.iinfo(np.int64).max:
+        return None
+    return table.slice(i, 1).to_pylist()[0]
+
+
+def _lengths(column: Any, chars: bool = False) -> np.ndarray:
+    lengths = pc.utf8_length(column) if chars else pc.list_value_length(column)
+    return np.asarray(pc.fill_null(lengths, 0), np.int64)
 
 
 def config_examples(folder: Path, report: Any) -> dict[str, dict[str, Any]]:

@@ -1,6 +1,8 @@
 """The annotation side of a block: the published set, spans checked against the text, references resolved.
 
-The published layer of a document is its ``gold`` set when it has any gold record, else ``silver``.
+The published layer of a document is :meth:`~spanbank.model.Document.published_set` (its ``gold`` set when
+it has any gold record, else ``silver``), computed here for a whole block at once; the reference
+builder (:mod:`.reference`) applies the model's rule per document and the tests check both agree.
 Its spans are checked (``text[start:end] == span text``, code points), its events and
 attributions resolved to their spans with one hash lookup on ``(document id, span id)`` keys, and
 every label turned into its ClassLabel id with ``pyarrow.compute.index_in`` against the schema's
@@ -17,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import records
 from ..errors import CorpusError, PublishError
 from ..model import GOLD, SILVER
 from .arrow import (as_array, encode, first_true, group_offsets, list_of, lookup, numpy, offsets_of, struct,
@@ -25,9 +28,7 @@ from .docs import Docs
 from .read import line_of
 
 PARTS = (("cue", "CUE"), ("source", "SOURCE"), ("content", "CONTENT"))
-COLUMNS = {"span": ["id", "layer", "label", "start", "end", "text", "prov"],  # what the build reads, by kind
-           "event": ["id", "trigger", "type", "arguments", "prov"],
-           "attribution": ["id", "cue", "source", "content", "parent", "prov"]}
+COLUMNS = {kind: [f.key for f in struct.fields] for kind, struct in records.KINDS.items()}  # what the build reads
 FIX = "run `spanbank validate` for every problem"
 
 

@@ -23,25 +23,23 @@ import pyarrow.compute as pc
 import pyarrow.json as paj
 
 from ..errors import CorpusError, PublishError
-from .. import jsonl
+from .. import jsonl, records
 from ..store import Corpus
 from .tokens import split_tokens
 
-PROV = pa.struct([("agent", pa.string()), ("status", pa.string()), ("kind", pa.string()), ("time", pa.string()),
-                  ("detail", pa.string())])
-PAIRS = pa.list_(pa.list_(pa.int64()))
-DOCUMENTS = pa.schema([
-    ("id", pa.string()), ("text", pa.string()), ("date", pa.string()), ("title", pa.string()), ("url", pa.string()),
-    ("source", pa.string()), ("sections", PAIRS), ("paragraphs", PAIRS), ("sentences", PAIRS), ("tokens", PAIRS),
-    ("origin", pa.struct([("path", pa.string()), ("sha256", pa.string()), ("normalization", pa.list_(pa.string()))])),
-])
-ANNOTATIONS = pa.schema([
-    ("doc", pa.string()), ("set", pa.string()), ("kind", pa.string()), ("id", pa.string()), ("layer", pa.string()),
-    ("label", pa.string()), ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()), ("prov", PROV),
-    ("trigger", pa.string()), ("type", pa.string()),
-    ("arguments", pa.list_(pa.struct([("role", pa.string()), ("span", pa.string()), ("prov", PROV)]))),
-    ("cue", pa.string()), ("source", pa.string()), ("content", pa.string()), ("parent", pa.string()),
-])
+def arrow_type(type_: object) -> pa.DataType:
+    """The Arrow type of a record field type of :mod:`spanbank.records`."""
+    if isinstance(type_, records.Struct):
+        return pa.struct([(f.key, arrow_type(f.type)) for f in type_.fields])
+    if isinstance(type_, records.ListOf):
+        return pa.list_(arrow_type(type_.item))
+    return {records.STRING: pa.string(), records.INT: pa.int64(), records.PAIRS: pa.list_(pa.list_(pa.int64()))}[type_]
+
+
+# the corpus files' schemas, derived from the one declaration of the record format
+DOCUMENTS = pa.schema([(f.key, arrow_type(f.type)) for f in records.DOCUMENT.fields])
+ANNOTATIONS = pa.schema([(f.key, arrow_type(f.type)) for f in records.annotation_fields()])
+PAIRS = arrow_type(records.PAIRS)
 DEFAULT_BLOCK = 8 << 20  # bytes of documents.jsonl per block
 T = TypeVar("T")
 

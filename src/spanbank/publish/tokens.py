@@ -10,6 +10,10 @@ holding one number of at most 10 digits without a leading zero) and decodes the 
 null or missing ``tokens``, a malformed pair) returns None and the caller parses the whole block
 with pyarrow, which also reports errors by file line.  The sequence ``,"tokens":[`` cannot occur
 inside a JSON string (its quote would be escaped), so the cut is exact.
+
+What the path relies on is taken from the record declaration (:mod:`spanbank.records`), not assumed:
+the field is a ``PAIRS`` field, keys are written sorted, and :data:`LATER_KEYS` (the declared keys
+sorting after it, e.g. ``url``) are absent from the line (a line with one falls back to pyarrow).
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-MARKER = b',"tokens":['
+from .. import records
+
+KEY = "tokens"
+assert records.SORTED_KEYS and any(f.key == KEY and f.type == records.PAIRS for f in records.DOCUMENT.fields), \
+    "the tokens fast path needs sorted keys and a PAIRS field 'tokens' (spanbank.records)"
+LATER_KEYS = tuple(sorted(f.key for f in records.DOCUMENT.fields if f.key > KEY))
+MARKER = b',"' + KEY.encode() + b'":['
 DIGITS = b"0123456789"
 
 

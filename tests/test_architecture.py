@@ -46,12 +46,6 @@ OURS: dict[str, tuple[str, ...]] = {
     "schema/": ("model.py", "errors.py", "resources.py", "schema/"),
 }
 
-# Modules over MAX_LINES whose split is under way (other helpers of the issue 15 round); each must
-# shrink below the limit or state its reason ("Over 400 lines because ...") in its docstring, and
-# then leave this list.
-KNOWN_LONG = {
-    "store.py", "publish/card.py",
-}
 
 
 def _modules() -> list[Path]:
@@ -156,10 +150,8 @@ def length_problem(path: Path) -> str | None:
     rel = _rel(path)
     lines = len(path.read_text(encoding="utf-8").splitlines())
     reason = REASON in (ast.get_docstring(_tree(path)) or "")
-    if lines > MAX_LINES and not reason and rel not in KNOWN_LONG:
+    if lines > MAX_LINES and not reason:
         return f"{rel}: {lines} lines; split it by job, or say why at its top (\"{REASON} ...\")"
-    if rel in KNOWN_LONG and (lines <= MAX_LINES or reason):
-        return f"{rel}: {lines} lines{' with a stated reason' if reason else ''}: remove it from KNOWN_LONG"
     return None
 
 
@@ -177,10 +169,6 @@ def test_library_never_prints():
 
 def test_module_length_under_limit_or_reason_stated():
     assert [p for path in _modules() if (p := length_problem(path))] == []
-
-
-def test_known_long_modules_exist():
-    assert sorted(rel for rel in KNOWN_LONG if not (PACKAGE / rel).is_file()) == []
 
 
 # --- the checks themselves catch what they exist for ---------------------------------------------
@@ -231,4 +219,4 @@ def test_length_rule_needs_a_reason(fake_src):
     body = "x = 1\n" * (MAX_LINES + 1)
     assert "split it by job" in length_problem(_module(fake_src, "ingest.py", body))
     assert length_problem(_module(fake_src, "ingest.py", f'"""Ingest.\n\n{REASON} it must."""\n' + body)) is None
-    assert "remove it from KNOWN_LONG" in length_problem(_module(fake_src, "store.py", "x = 1\n"))
+    assert length_problem(_module(fake_src, "store.py", "x = 1\n")) is None

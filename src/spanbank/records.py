@@ -14,9 +14,11 @@ functions are generated from the tables once per record kind (so they cost what 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
-from .model import SILVER, Argument, Attribution, Document, Event, Origin, Provenance, Span
+import orjson
+
+from .model import SILVER, AnnotationSet, Argument, Attribution, Document, Event, Origin, Provenance, Span
 
 SORTED_KEYS = True  # every record is written with its keys sorted (canonical lines; the build's tokens fast path)
 STRING, INT, PAIRS = "string", "int", "pairs"  # PAIRS: [[start, end], ...] (a tuple of int pairs in the model)
@@ -158,3 +160,60 @@ def decoder(struct: Struct) -> Callable[..., Any]:
 def encoder(struct: Struct) -> Callable[[Any], dict[str, Any]]:
     """:func:`encode` for one struct, as the generated function itself."""
     return _codec(struct)[0]
+
+
+DUMP = orjson.OPT_SORT_KEYS if SORTED_KEYS else 0
+
+
+# --- the codec, generated from the tables above -------------------------------------------------------------------------------
+
+
+def prov_to_json(p: Provenance) -> dict[str, Any]:
+    return encode(p, PROVENANCE)
+
+
+def prov_from_json(d: dict[str, Any]) -> Provenance:
+    return decode(d, PROVENANCE)
+
+
+def document_record(doc: Document) -> dict[str, Any]:
+    """The documents.jsonl record of ``doc`` (its annotation sets go to :func:`annotation_records`)."""
+    return encode(doc, DOCUMENT)
+
+
+def annotation_records(doc: Document) -> Iterator[dict[str, Any]]:
+    """The annotation lines of one document, in canonical order: by set, kind (span, event, attribution), id."""
+    for name in sorted(doc.annotations):
+        aset = doc.annotations[name]
+        base = {"doc": doc.id, "set": name}
+        for kind, items in (("span", aset.spans), ("event", aset.events), ("attribution", aset.attributions)):
+            encode = _ENCODERS[kind]
+            for item in sorted(items, key=lambda x: x.id):
+                yield {**base, "kind": kind, **encode(item)}
+
+
+def document_from_records(rec: dict[str, Any], ann: Iterable[dict[str, Any]]) -> Document:
+    """Rebuild a document from its documents.jsonl record and its annotation lines."""
+    sets: dict[str, dict[str, list]] = {}
+    for r in ann:
+        bucket = sets.setdefault(r["set"], {"span": [], "event": [], "attribution": []})
+        bucket[r["kind"]].append(_annotation_from_record(r))
+    annotations = {name: AnnotationSet(name, tuple(b["span"]), tuple(b["event"]), tuple(b["attribution"]))
+                   for name, b in sorted(sets.items())}
+    return _DECODE_DOCUMENT(rec, annotations=annotations)
+
+
+_ENCODERS = {kind: encoder(struct) for kind, struct in KINDS.items()}
+_DECODERS = {kind: decoder(struct) for kind, struct in KINDS.items()}
+_DECODE_DOCUMENT = decoder(DOCUMENT)
+
+
+def _annotation_from_record(r: dict[str, Any]) -> Span | Event | Attribution:
+    decode = _DECODERS.get(r["kind"])
+    if decode is None:
+        raise ValueError(f"unknown annotation kind {r['kind']!r} (allowed: {', '.join(KINDS)})")
+    return decode(r)
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record, option=DUMP) + b"\n"

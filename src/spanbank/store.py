@@ -29,15 +29,16 @@ import orjson
 from filelock import FileLock, Timeout
 
 from .errors import CorpusError
-from . import jsonl, records
+from . import jsonl
 from .atomic import JOURNAL, _fsync_dir, atomic_files, atomic_writer  # noqa: F401  (atomic_writer, JOURNAL: callers import them from here)
-from .model import (
-    AnnotationSet,
-    Attribution,
-    Document,
-    Event,
-    Provenance,
-    Span,
+from .model import Document
+from .records import (  # noqa: F401  (the codec lives with the declaration; callers import it from here too)
+    annotation_records,
+    document_from_records,
+    document_record,
+    dumps,
+    prov_from_json,
+    prov_to_json,
 )
 
 DOCUMENTS = "documents.jsonl"
@@ -50,61 +51,6 @@ SEAL = "seal"  # manifest key: sha256 of the rest of the manifest, so an edit by
 MANIFEST_FIX = ("manifest.json is written only by `spanbank release`: restore it from git "
                 "(`git checkout corpus-vX.Y.Z -- corpus/manifest.json`), or delete it to start the versions again at 1.0.0")
 KIND_ORDER = {"span": 0, "event": 1, "attribution": 2}
-DUMP = orjson.OPT_SORT_KEYS if records.SORTED_KEYS else 0
-
-
-# --- record codec -------------------------------------------------------------------------------
-
-
-def prov_to_json(p: Provenance) -> dict[str, Any]:
-    return records.encode(p, records.PROVENANCE)
-
-
-def prov_from_json(d: dict[str, Any]) -> Provenance:
-    return records.decode(d, records.PROVENANCE)
-
-
-def document_record(doc: Document) -> dict[str, Any]:
-    """The documents.jsonl record of ``doc`` (its annotation sets go to :func:`annotation_records`)."""
-    return records.encode(doc, records.DOCUMENT)
-
-
-def annotation_records(doc: Document) -> Iterator[dict[str, Any]]:
-    """The annotation lines of one document, in canonical order: by set, kind (span, event, attribution), id."""
-    for name in sorted(doc.annotations):
-        aset = doc.annotations[name]
-        base = {"doc": doc.id, "set": name}
-        for kind, items in (("span", aset.spans), ("event", aset.events), ("attribution", aset.attributions)):
-            encode = _ENCODERS[kind]
-            for item in sorted(items, key=lambda x: x.id):
-                yield {**base, "kind": kind, **encode(item)}
-
-
-def document_from_records(rec: dict[str, Any], ann: Iterable[dict[str, Any]]) -> Document:
-    """Rebuild a document from its documents.jsonl record and its annotation lines."""
-    sets: dict[str, dict[str, list]] = {}
-    for r in ann:
-        bucket = sets.setdefault(r["set"], {"span": [], "event": [], "attribution": []})
-        bucket[r["kind"]].append(_annotation_from_record(r))
-    annotations = {name: AnnotationSet(name, tuple(b["span"]), tuple(b["event"]), tuple(b["attribution"]))
-                   for name, b in sorted(sets.items())}
-    return _DECODE_DOCUMENT(rec, annotations=annotations)
-
-
-_ENCODERS = {kind: records.encoder(struct) for kind, struct in records.KINDS.items()}
-_DECODERS = {kind: records.decoder(struct) for kind, struct in records.KINDS.items()}
-_DECODE_DOCUMENT = records.decoder(records.DOCUMENT)
-
-
-def _annotation_from_record(r: dict[str, Any]) -> Span | Event | Attribution:
-    decode = _DECODERS.get(r["kind"])
-    if decode is None:
-        raise ValueError(f"unknown annotation kind {r['kind']!r} (allowed: {', '.join(records.KINDS)})")
-    return decode(r)
-
-
-def dumps(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record, option=DUMP) + b"\n"
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from ..model import SILVER, AnnotationSet, Document
+from ..model import GOLD, SILVER, AnnotationSet, Document
 
 META_KEYS = ("spanbank_id", "spanbank_rev", "spanbank_set", "spanbank_pusher")
 LINK_TYPES = ("SOURCE", "CONTENT")

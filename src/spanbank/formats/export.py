@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from ..model import GOLD, SILVER, Document
+from ..model import Document
 from . import format_module
 
 

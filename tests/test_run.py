@@ -43,7 +43,7 @@ def test_scripts_run_end_to_end_then_idempotent(project):
     assert first.returncode == 0, first.stderr[-3000:]
     out = first.stderr
     assert "1 document(s) added to corpus" in out
-    assert "uploaded 1 document(s)" in out
+    assert "uploaded 1 document(s)" in out, out
     assert "released 1.0.0" in out
     assert "load_dataset check: documents train=1" in out
     assert 'load_dataset("dist/hf")' in out and "Doccano: http://127.0.0.1:" in out

@@ -74,8 +74,8 @@ def _events(schema: LabelSchema) -> Iterator[str]:
     yield ""
     yield ("Mark the trigger (the word that most clearly expresses the event, in [brackets] in the examples) "
            "with the event type, then link the trigger to each argument span with the role name. A role admits "
-           "only the entity types listed; a role with no entity types takes a value (a crime, sentence, amount "
-           "of money or job title) and any span may fill it.")
+           "only the span labels listed (value roles such as Crime, Sentence and Money take value spans: CRIME, "
+           "SENTENCE, MONEY); a role with no labels listed (such as Position, a job title) may take any span.")
     yield ""
     yield from _label_table(ev.label for ev in schema.event_types)
     yield ""

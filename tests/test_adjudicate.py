@@ -163,6 +163,9 @@ def test_load_decisions_errors_name_the_line(tmp_path):
         load_decisions(path)
     path.write_text('{"doc": "d", "key": "k", "accept": false}\n\n{"doc": "d", "key": "k2"}\n', encoding="utf-8")
     assert load_decisions(path) == {("d", "k"): False}  # undecided lines are skipped
+    path.write_text('{"doc": "d", "key": "k", "accept": false}\n{"doc": "d", "key" "k2"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"d\.jsonl:2:\d+: not valid JSON"):  # read by the one JSONL reader
+        load_decisions(path)
 
 
 # --- CLI ----------------------------------------------------------------------------------------

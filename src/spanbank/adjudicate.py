@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from . import jsonl
 from .errors import InputError
 from .model import (
     GOLD,
@@ -360,21 +361,14 @@ def load_decisions(path: Path) -> dict[tuple[str, str], bool]:
     """
     out: dict[tuple[str, str], bool] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        records = list(jsonl.read(path, error=InputError, hint="each line is one disagreement object", missing_ok=False))
     except OSError as exc:
         raise InputError(f"cannot read decisions: {exc.strerror or exc}", path=str(path),
                          hint="give the disagreements file written by `spanbank adjudicate --out`") from None
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", path=str(path), line=lineno, offset=exc.colno,
-                             hint="each line is one disagreement object") from None
-        if not isinstance(rec, dict) or not isinstance(rec.get("doc"), str) or not isinstance(rec.get("key"), str):
+    for lineno, rec in records:
+        if not isinstance(rec.get("doc"), str) or not isinstance(rec.get("key"), str):
             raise InputError("a decision needs the \"doc\" and \"key\" of the listed disagreement", path=str(path),
-                             line=lineno, value=line[:80], hint="keep the lines written by --out, add \"accept\"")
+                             line=lineno, value=rec, hint="keep the lines written by --out, add \"accept\"")
         if "accept" not in rec:
             continue
         if not isinstance(rec["accept"], bool):

@@ -38,4 +38,4 @@ def test_payload_row_has_utf16_offsets_meta_keys_and_an_id_free_revision():
     assert row["entities"][0]["start_offset"] == text.index("Bob") + 1  # the emoji is two UTF-16 units
     renumbered = [{**e, "id": e["id"] + 10} for e in reversed(row["entities"])]
     assert fmt.fingerprint(renumbered, []) == row["spanbank_rev"] == fmt.revision(doc)
-    assert row["spanbank_set"] == "silver" and fmt.pushed_set(doc).name == "silver"
+    assert row["spanbank_set"] == "silver" and doc.published_set().name == "silver"

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from ..model import GOLD, SILVER, AnnotationSet, Document
+from ..model import GOLD, SILVER, Document
 
 META_KEYS = ("spanbank_id", "spanbank_rev", "spanbank_set", "spanbank_pusher")
 LINK_TYPES = ("SOURCE", "CONTENT")
@@ -63,11 +63,6 @@ def utf16_slice(text: str, start: int, end: int) -> str:
 # --- the row ------------------------------------------------------------------------------------
 
 
-def pushed_set(doc: Document) -> AnnotationSet:
-    """The set a document sends: gold when it has one, else silver."""
-    return doc.published_set()
-
-
 def fingerprint(entities: list[dict], relations: list[dict]) -> str:
     """A hash of spans and relations independent of ids and order (same for what we send and what comes back)."""
     by_id = {e["id"]: (e["start_offset"], e["end_offset"], e["label"]) for e in entities}
@@ -79,7 +74,7 @@ def fingerprint(entities: list[dict], relations: list[dict]) -> str:
 
 def payload(doc: Document, pusher: str = "") -> dict[str, Any]:
     """The RelationExtraction JSONL row of one document (UTF-16 offsets, numeric per-document ids)."""
-    aset, u16 = pushed_set(doc), Utf16(doc.text)
+    aset, u16 = doc.published_set(), Utf16(doc.text)  # gold when it has one, else silver
     spans = sorted(aset.spans, key=lambda s: (s.start, s.end, s.label, s.id))
     number = {s.id: i for i, s in enumerate(spans, start=1)}
     entities = [{"id": number[s.id], "start_offset": u16.to16(s.start), "end_offset": u16.to16(s.end), "label": s.label}
@@ -118,5 +113,5 @@ def write(items: Iterable[tuple[Document, str]], out: Path) -> tuple[list[Path],
     return [path], []
 
 
-__all__ = ["CANNOT_CARRY", "LINK_TYPES", "META_KEYS", "Utf16", "fingerprint", "iter_payloads", "payload", "pushed_set", "revision", "write",
+__all__ = ["CANNOT_CARRY", "LINK_TYPES", "META_KEYS", "Utf16", "fingerprint", "iter_payloads", "payload", "revision", "write",
            "utf16_slice"]

@@ -245,6 +245,28 @@ def test_build_ner_tags_agree_with_seqeval(corpus, schema, tmp_path):
     assert found == expected
 
 
+def test_ner_is_a_view_of_the_events_files(corpus, schema, tmp_path):
+    """The sentences' tokens are written once: ``ner`` selects its columns from the ``events`` files (also when
+    streamed), and its rows are the ``events`` rows' sentence columns and entity tags."""
+    out = tmp_path / "hf"
+    report = publish.build(corpus, schema, out)
+    assert not (out / "data" / "ner").exists() and sorted(p.name for p in (out / "data").iterdir()) == \
+        ["attribution", "documents", "events"]
+    assert report.shards["ner"] == report.shards["events"] and report.num_examples["ner"] == report.num_examples["events"]
+    assert 0 < report.num_bytes["ner"]["train"] < report.num_bytes["events"]["train"]
+    front = yaml.safe_load((out / "README.md").read_text(encoding="utf-8").split("---\n")[1])
+    ner_config = next(c for c in front["configs"] if c["config_name"] == "ner")
+    assert ner_config["columns"] == list(dataset_features(schema)["ner"])
+    assert {f["path"] for f in ner_config["data_files"]} == {f"data/events/{s}-*" for s in report.splits("ner")}
+    ner, events = _all(out, "ner"), _all(out, "events")
+    assert ner and [list(r) for r in ner[:1]] == [list(dataset_features(schema)["ner"])]
+    assert ner == [{k: r[k] for k in ner[0]} for r in events]
+    assert any(any(r["ner_tags"]) for r in ner)
+    streamed = [row for split in report.splits("ner")
+                for row in datasets.load_dataset(str(out), "ner", split=split, streaming=True)]
+    assert streamed == ner
+
+
 def test_build_events_and_attribution_rows(corpus, schema, tmp_path):
     out = tmp_path / "hf"
     publish.build(corpus, schema, out)

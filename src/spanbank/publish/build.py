@@ -1,8 +1,8 @@
 """Build the Hub-layout folder: ``README.md`` + ``data/<config>/<split>-NNNNN-of-NNNNN.parquet`` + ``project/``.
 
 The corpus is read once, as Arrow, in aligned blocks of documents (:mod:`.read`); each block
-becomes the four configs' tables column by column (:mod:`.docs`, :mod:`.layers`, :mod:`.sentences`),
-with no per-row Python, and is written through one pyarrow ``ParquetWriter`` per (config, split)
+becomes the configs' tables column by column (:mod:`.docs`, :mod:`.layers`, :mod:`.sentences`),
+with no per-row Python (``ner`` is a view of the ``events`` files, :data:`~.features.VIEWS`), and is written through one pyarrow ``ParquetWriter`` per (config, split)
 whose schema is the features' arrow schema (so the ``huggingface`` feature metadata is embedded in
 every shard).  Memory stays flat: one block of documents (``block_size`` bytes of JSONL) at a time,
 plus the previous block's tables while a background thread writes them.  The folder is built beside
@@ -31,12 +31,12 @@ from ..model import LabelSchema
 from ..atomic import umask
 from ..store import Corpus, sha256_file
 from .docs import Docs
-from .features import CONFIGS, SPLITS, dataset_features
+from .features import CONFIGS, SPLITS, VIEWS, dataset_features
 from .layers import Layers, Names
 from .parquet import DEFAULT_SHARD_BYTES, Writers
 from .project import LICENSE, PROJECT, dataset_config, write_project
 from .read import DEFAULT_BLOCK, Block, blocks
-from .sentences import Sentences, events_table, ner_table
+from .sentences import Sentences, events_table
 
 DEFAULT_RATIOS = (0.8, 0.1, 0.1)
 
@@ -144,7 +144,7 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spanbank-hash") as hasher:
             hashes = hasher.map(sha256_file, files)  # alongside the build (hashlib releases the GIL)
             schemas = {c: f.arrow_schema for c, f in features.items()}
-            writers = Writers(tmp, schemas, shard_bytes)
+            writers = Writers(tmp, schemas, shard_bytes, {v: (s, schemas[v].names) for v, s in VIEWS.items()})
             try:
                 _stream(corpus, blocks(corpus, block_size), Names(schema.entity_names(), schema.event_names(),
                                                                   schema.role_names()), schemas, writers, report, progress)
@@ -180,9 +180,8 @@ def _stream(corpus: Corpus, source: Iterator[Block], names: Names, schemas: dict
         table = docs.table(schemas["documents"], layers.chosen, layers.columns)
         writers.add("documents", table, split)
         sentences = Sentences(docs)
-        ner, conflicts = ner_table(sentences, layers, schemas["ner"])
-        writers.add("ner", ner, split[sentences.doc])
-        writers.add("events", events_table(sentences, layers, schemas["events"]), split[sentences.doc])
+        events, conflicts = events_table(sentences, layers, schemas["events"])
+        writers.add("events", events, split[sentences.doc])  # and its view ner
         writers.add("attribution", layers.attribution_table(schemas["attribution"]), split[layers.attributions.doc])
         counts.update(layers.label_counts(split, SPLITS))
         report.sets.update(Counter(s or "none" for s in layers.chosen.to_pylist()))

@@ -22,7 +22,7 @@ from ..errors import PublishError
 from ..model import LabelSchema
 from ..store import Corpus
 from .examples import config_examples
-from .features import DEFAULT_CONFIG
+from .features import DEFAULT_CONFIG, files_of
 from .project import DatasetConfig, check_no_local_paths
 from . import sections
 from .sections import REPO_PLACEHOLDER
@@ -45,7 +45,8 @@ def size_category(n: int) -> str:
 def card_yaml(schema: LabelSchema, features: dict[str, Features], report: Any, manifest: dict[str, Any] | None,
               config: DatasetConfig, project: dict[str, str]) -> DatasetCardData:
     """Front matter: metadata, configs (``documents`` is the default) and ``dataset_info`` with splits."""
-    configs = [{"config_name": c, "data_files": [{"split": s, "path": f"data/{c}/{s}-*"} for s in report.splits(c)],
+    configs = [{"config_name": c, "data_files": [{"split": s, "path": f"data/{files_of(c)}/{s}-*"} for s in report.splits(c)],
+                **({"columns": list(features[c])} if files_of(c) != c else {}),
                 **({"default": True} if c == DEFAULT_CONFIG else {})} for c in report.configs()]
     statuses = [s for s in ("gold", "silver") if report.sets.get(s)]
     data = DatasetCardData(
@@ -82,7 +83,7 @@ def write_card(folder: Path, schema: LabelSchema, features: dict[str, Features],
     or a local path (the card, the project files and the examples are all checked)."""
     manifest = release.read_manifest(corpus)
     data = card_yaml(schema, features, report, manifest, config, project)
-    examples = config_examples(folder, report)
+    examples = config_examples(folder, report, {c: list(f) for c, f in features.items()})
     body = "\n".join(sections.body(schema, features, report, manifest, config, data.pretty_name, examples))
     text = f"---\n{_yaml(data)}\n---\n\n{body}\n"
     check_no_secrets(text, "dataset card")

@@ -76,8 +76,8 @@ def _lengths(column: Any, chars: bool = False) -> np.ndarray:
     return np.asarray(pc.fill_null(lengths, 0), np.int64)
 
 
-def config_examples(folder: Path, report: Any) -> dict[str, dict[str, Any]]:
-    """config -> its example row (configs without an annotated row are left out)."""
+def config_examples(folder: Path, report: Any, columns: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """config -> its example row, of its ``columns`` (configs without an annotated row are left out)."""
     out: dict[str, dict[str, Any]] = {}
     if report.example is not None:
         out["documents"] = excerpt(report.example)
@@ -85,7 +85,7 @@ def config_examples(folder: Path, report: Any) -> dict[str, dict[str, Any]]:
         shards = [s for split in report.splits(config) for s in report.shards[config][split]]
         if not shards:
             continue
-        batches = pq.ParquetFile(folder / shards[0]).iter_batches(batch_size=SCAN_ROWS)
+        batches = pq.ParquetFile(folder / shards[0]).iter_batches(batch_size=SCAN_ROWS, columns=columns[config])
         row = _pick(next(batches), config)
         if row is not None:
             out[config] = row

@@ -14,10 +14,20 @@ from ..model import LabelSchema
 
 CONFIGS = ("documents", "ner", "events", "attribution")
 DEFAULT_CONFIG = "documents"
+# A view is a config served by another config's files: the card's ``columns`` selects its features from them.
+# ``ner``'s columns are all in the ``events`` files, so the sentences' tokens and offsets are written (and
+# uploaded) once instead of twice.
+VIEWS = {"ner": "events"}
+WRITTEN = tuple(c for c in CONFIGS if c not in VIEWS)
 SPLITS = ("train", "validation", "test")
 
 OFFSETS = {"start": Value("int32"), "end": Value("int32")}
 PROVENANCE = {"agent": Value("string"), "kind": Value("string"), "time": Value("string"), "detail": Value("string")}
+
+
+def files_of(config: str) -> str:
+    """The config whose parquet files hold ``config``'s rows (itself, or the config it is a view of)."""
+    return VIEWS.get(config, config)
 
 
 def iob2_names(labels: list[str]) -> list[str]:
@@ -50,6 +60,7 @@ def dataset_features(schema: LabelSchema) -> dict[str, Features]:
     sentence_base = {"id": Value("string"), "doc_id": Value("string"), "sentence": Value("int32"), **OFFSETS,
                      "tokens": List(Value("string")), "offsets": List(OFFSETS)}
     token_ref = {"start_token": Value("int32"), "end_token": Value("int32")}
+    ner_tags = List(ClassLabel(names=iob2_names(schema.entity_names())))
     return {
         "documents": Features({
             "id": Value("string"), "date": Value("string"), "title": Value("string"), "url": Value("string"),
@@ -58,9 +69,10 @@ def dataset_features(schema: LabelSchema) -> dict[str, Features]:
             "sections": List(OFFSETS), "paragraphs": List(OFFSETS), "sentences": List(OFFSETS), "tokens": List(OFFSETS),
             "origin": {"path": Value("string"), "sha256": Value("string"), "normalization": List(Value("string"))},
         }),
-        "ner": Features({**sentence_base, "ner_tags": List(ClassLabel(names=iob2_names(schema.entity_names())))}),
+        "ner": Features({**sentence_base, "ner_tags": ner_tags}),
         "events": Features({
             **sentence_base, "trigger_tags": List(ClassLabel(names=iob2_names(schema.event_names()))),
+            "ner_tags": ner_tags,
             "events": List({"id": Value("string"), "type": event,
                             "trigger": {**OFFSETS, "text": Value("string"), **token_ref},
                             "arguments": List({"role": role, "entity_id": Value("string"), "entity_type": entity,

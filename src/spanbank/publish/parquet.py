@@ -1,6 +1,6 @@
 """The parquet side of the build: writer options (as ``datasets`` writes for Hub uploads) and the shard writers.
 
-One pyarrow ``ParquetWriter`` per (config, split), whose schema is the features' arrow schema (so the
+One pyarrow ``ParquetWriter`` per written (config, split) (a view, :data:`~.features.VIEWS`, has no files of its own), whose schema is the features' arrow schema (so the
 ``huggingface`` feature metadata is embedded in every shard); shards get their final
 ``-NNNNN-of-NNNNN`` names at close.  The configs of a block are written on background threads.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .features import CONFIGS, SPLITS
+from .features import SPLITS, WRITTEN
 
 DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
 WRITE_THREADS = 3  # parquet encoding releases the GIL: the configs of a block are written in parallel
@@ -122,12 +122,15 @@ class Writers:
     bounded.
     """
 
-    def __init__(self, root: Path, schemas: dict[str, pa.Schema], shard_bytes: int) -> None:
+    def __init__(self, root: Path, schemas: dict[str, pa.Schema], shard_bytes: int,
+                 views: dict[str, tuple[str, list[str]]] | None = None) -> None:
         self.pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="spanbank-parquet")
         self.jobs: list[tuple[_SplitWriter, pa.Table]] = []
         self.pending: list[Future] = []
         self.writers: dict[tuple[str, str], _SplitWriter] = {}
-        for config in CONFIGS:
+        self.views = views or {}  # view -> (the config whose files hold it, its columns)
+        self.view_bytes: dict[tuple[str, str], int] = {}  # (view, split) -> Arrow bytes of its columns
+        for config in WRITTEN:
             folder = root / "data" / config
             folder.mkdir(parents=True)
             for split in SPLITS:
@@ -138,7 +141,12 @@ class Writers:
         bounds = np.searchsorted(split, np.arange(len(SPLITS) + 1), "left")
         for i, name in enumerate(SPLITS):
             if bounds[i + 1] > bounds[i]:
-                self.jobs.append((self.writers[config, name], table.slice(bounds[i], bounds[i + 1] - bounds[i])))
+                part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
+                self.jobs.append((self.writers[config, name], part))
+                for view, (source, columns) in self.views.items():
+                    if source == config:
+                        key = (view, name)
+                        self.view_bytes[key] = self.view_bytes.get(key, 0) + part.select(columns).nbytes
 
     def flush(self) -> None:
         """Hand the block's tables to the writer thread (after the previous block is written)."""
@@ -168,3 +176,8 @@ class Writers:
             report.shards.setdefault(config, {})[split] = [f"data/{config}/{n}" for n in names]
             report.num_examples.setdefault(config, {})[split] = writer.rows
             report.num_bytes.setdefault(config, {})[split] = writer.nbytes
+        for view, (source, _) in self.views.items():  # a view's rows are its source's; its bytes, its columns'
+            for split in SPLITS:
+                report.shards.setdefault(view, {})[split] = report.shards[source][split]
+                report.num_examples.setdefault(view, {})[split] = report.num_examples[source][split]
+                report.num_bytes.setdefault(view, {})[split] = self.view_bytes.get((view, split), 0)

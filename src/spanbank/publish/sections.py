@@ -13,7 +13,7 @@ from datasets import Features
 from ..model import LabelSchema
 from ..schema import OFFSET_CONVENTION
 from .examples import EXCERPT_ITEMS, MAX_STRING, render_json
-from .features import CONFIGS, SPLITS, iob2_names
+from .features import CONFIGS, SPLITS, VIEWS, iob2_names
 from .fields import data_fields
 from .project import GUIDELINES, NOTICE, PROJECT, SCHEMA, DatasetConfig
 
@@ -77,6 +77,10 @@ def _summary(schema: LabelSchema, report: Any, version: str | None) -> Iterator[
     for config in CONFIGS:
         yield f"| `{config}` | {kinds[config]} | " + " | ".join(str(n[config][s]) for s in SPLITS) + " |"
     yield ""
+    for view, source in VIEWS.items():
+        yield (f"`{view}` is a column selection of the `{source}` files (its `columns` in the YAML above): the "
+               f"sentences' tokens and offsets are stored once, and `{source}` rows carry `{view}`'s tags too.")
+        yield ""
     train, val, test = report.ratios
     yield (f"Splits are assigned from a hash of the document id (train {train:g}, validation {val:g}, test {test:g}), "
            "so a document never changes split when documents are added in later versions. With few documents the "

@@ -1,4 +1,5 @@
-"""The sentence configs: ``ner`` (IOB2 entity tags, conll2003 layout) and ``events`` (trigger tags + arguments).
+"""The sentence configs: ``events`` (trigger tags + arguments + entity mentions, and the IOB2 entity tags) and
+its view ``ner`` (conll2003 layout: the sentence columns and ``ner_tags`` of the same files).
 
 Rows are the documents' sentences, each with its tokens (the text sliced at the token offsets)
 and offsets.  Tags are computed once per block over all tokens: spans are sorted by (document,
@@ -73,17 +74,15 @@ class Sentences:
                 "end_token": pa.array(b - first, pa.int32(), mask=~ok)}
 
 
-def ner_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> tuple[pa.Table, int]:
-    """The ``ner`` rows of a block and the number of entity spans IOB2 cannot express."""
+def ner_tags(sentences: Sentences, layers: Layers) -> tuple[np.ndarray, int]:
+    """Per sentence token IOB2 entity tag ids, and the number of entity spans IOB2 cannot express."""
     rows = layers.ent_rows
-    tags, conflicts = sentences.tags(layers.ents.doc, layers.span_start[rows], layers.span_end[rows],
-                                     numpy(layers.ent_labels))
-    columns = {**sentences.base(schema), "ner_tags": list_of(schema.field("ner_tags").type, sentences.offsets, tags)}
-    return _table(schema, columns), conflicts
+    return sentences.tags(layers.ents.doc, layers.span_start[rows], layers.span_end[rows], numpy(layers.ent_labels))
 
 
-def events_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> pa.Table:
-    """The ``events`` rows of a block: trigger tags and, per sentence, the events whose trigger starts in it."""
+def events_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> tuple[pa.Table, int]:
+    """The ``events`` rows of a block (trigger tags and, per sentence, the events whose trigger starts in it; also
+    the entity tags the ``ner`` view selects), and the number of entity spans IOB2 cannot express."""
     ev, trig, docs = layers.events, layers.trigger, sentences.docs
     start, end = layers.span_start[trig], layers.span_end[trig]
     tags, _ = sentences.tags(ev.doc, start, end, numpy(layers.types))
@@ -97,11 +96,13 @@ def events_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> pa.
     kept = np.flatnonzero(found)
     kept = kept[np.argsort(sentence[kept], kind="stable")]
     per_sentence = offsets_of(np.bincount(sentence[kept], minlength=len(sentences.doc)))
+    entity_tags, conflicts = ner_tags(sentences, layers)
     columns = {**sentences.base(schema), "events": list_of(schema.field("events").type, per_sentence,
                                                            events.take(pa.array(kept, pa.int64()))),
                "trigger_tags": list_of(schema.field("trigger_tags").type, sentences.offsets, tags),
+               "ner_tags": list_of(schema.field("ner_tags").type, sentences.offsets, entity_tags),
                "entities": _mentions(sentences, layers, schema.field("entities").type)}
-    return _table(schema, columns)
+    return _table(schema, columns), conflicts
 
 
 def _arguments(sentences: Sentences, layers: Layers, type_: pa.ListType, sentence: np.ndarray) -> pa.ListArray:

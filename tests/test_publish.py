@@ -30,6 +30,7 @@ from spanbank.publish.docs import public_path
 from spanbank.publish.features import dataset_features
 from spanbank.publish.reference import documents_row
 from spanbank.schema import load_schema, render_guidelines
+from spanbank.schema.source import DEFAULT_SCHEMA
 from spanbank.store import annotation_records, document_record, manifest_seal, open_corpus, sha256_file
 
 import datasets  # noqa: E402  (after conftest set the offline HF environment)
@@ -265,6 +266,21 @@ def test_ner_is_a_view_of_the_events_files(corpus, schema, tmp_path):
     streamed = [row for split in report.splits("ner")
                 for row in datasets.load_dataset(str(out), "ner", split=split, streaming=True)]
     assert streamed == ner
+
+
+def test_build_refuses_a_schema_file_that_is_not_the_schema_it_builds_with(corpus, schema, tmp_path):
+    """The project files are written beside the stream; a wrong schema file still fails the build, leaving ``out``."""
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    other = tmp_path / "other.yaml"
+    other.write_text(Path(DEFAULT_SCHEMA).read_text(encoding="utf-8") + "\n# edited\nextra_key_for_the_test: 1\n",
+                     encoding="utf-8")
+    with pytest.raises(PublishError, match="is not the schema the dataset is built with") as caught:
+        publish.build(corpus, schema, out, schema_file=other, block_size=1)
+    assert caught.value.path == str(other)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert not list(tmp_path.glob(".hf.build-*"))  # the half-built folder is gone
 
 
 def test_build_events_and_attribution_rows(corpus, schema, tmp_path):

@@ -17,7 +17,8 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -141,19 +142,21 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build-{os.getpid()}-"))
     tmp.chmod(0o777 & ~umask())  # mkdtemp makes it 0700; the finished folder gets a folder's usual mode
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spanbank-hash") as hasher:
-            hashes = hasher.map(sha256_file, files)  # alongside the build (hashlib releases the GIL)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="spanbank-side") as side:
+            # alongside the stream (hashlib releases the GIL; the project files are written while the first block is read)
+            project_files = side.submit(write_project, tmp, corpus, schema, config, schema_file)
+            hashes = side.map(sha256_file, files)
             schemas = {c: f.arrow_schema for c, f in features.items()}
             writers = Writers(tmp, schemas, shard_bytes, {v: (s, schemas[v].names) for v, s in VIEWS.items()})
             try:
-                _stream(corpus, blocks(corpus, block_size), Names(schema.entity_names(), schema.event_names(),
+                _stream(corpus, _until_failed(blocks(corpus, block_size), project_files), Names(schema.entity_names(), schema.event_names(),
                                                                   schema.role_names()), schemas, writers, report, progress)
             except BaseException:
                 writers.abort()
                 raise
             writers.close(report)
             report.corpus_files = {p.name: h for p, h in zip(files, hashes)}
-        project = write_project(tmp, corpus, schema, config, schema_file)
+            project = project_files.result()
         report.seconds = time.perf_counter() - started
         write_card(tmp, schema, features, report, corpus, config, project)
         if expect is not None and corpus.stamp() != expect:
@@ -195,6 +198,15 @@ def _stream(corpus: Corpus, source: Iterator[Block], names: Names, schemas: dict
     report.label_counts = {}
     for (split_name, layer, label), n in sorted(counts.items(), key=lambda kv: SPLITS.index(kv[0][0])):
         report.label_counts.setdefault(layer, {}).setdefault(label, {})[split_name] = n
+
+
+def _until_failed(items: Iterator[Block], side: Future) -> Iterator[Block]:
+    """``items``, stopped by the side task's error as soon as it fails (a wrong schema file fails the build early)."""
+    with closing(items):  # the reader's threads stop with the build
+        for item in items:
+            if side.done() and side.exception() is not None:
+                raise side.exception()  # type: ignore[misc]
+            yield item
 
 
 def _example(best: tuple[int, dict[str, Any]] | None, table: pa.Table, docs: Docs,

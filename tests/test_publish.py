@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import re
+import sys
 import time
 import uuid
 from dataclasses import replace
@@ -283,6 +284,35 @@ def test_build_refuses_a_schema_file_that_is_not_the_schema_it_builds_with(corpu
     assert not list(tmp_path.glob(".hf.build-*"))  # the half-built folder is gone
 
 
+def test_a_release_that_adds_documents_leaves_the_earlier_shards_byte_identical(schema, tmp_path, monkeypatch):
+    """Shards follow ``first_release`` and row groups are content-defined (never the build's block edges), so
+    documents added after a release go to new shards and the released ones' bytes stay as they were."""
+    monkeypatch.setattr(sys.modules["spanbank.publish.build"], "ROW_GROUP_DOCS", 4)  # many row groups in a small corpus
+    corpus = licensed(open_corpus(tmp_path / "corpus"))
+    released = [replace(d, first_release="1.0.0") for d in synthetic(80)]
+    with corpus.lock():
+        corpus.write(released)
+    a = publish.build(corpus, schema, tmp_path / "a", block_size=3000)  # blocks of ~8 documents
+    with corpus.lock():
+        corpus.write(released + synthetic(8, offset=80))  # not released yet: their ids fall among the others
+    b = publish.build(corpus, schema, tmp_path / "b", block_size=3000)
+    compared = 0
+    for config in ("documents", "events"):
+        for split in a.splits(config):
+            old = [(tmp_path / "a" / s).read_bytes() for s in a.shards[config][split]]
+            new = [(tmp_path / "b" / s).read_bytes() for s in b.shards[config][split]]
+            assert new[:len(old)] == old and len(new) >= len(old)
+            compared += len(old)
+            groups = pq.ParquetFile(tmp_path / "a" / a.shards[config][split][0]).metadata.num_row_groups
+            assert groups > 1 or config != "documents" or split != "train"
+    assert compared >= 2
+    rows = _all(tmp_path / "b", "documents")
+    assert sum(r["first_release"] is None for r in rows) == 8
+    for split in b.splits("documents"):
+        order = [r["first_release"] for r in load(tmp_path / "b", "documents", split)]
+        assert order == sorted(order, key=lambda v: v is None)  # the released documents first, then the new ones
+
+
 def test_build_events_and_attribution_rows(corpus, schema, tmp_path):
     out = tmp_path / "hf"
     publish.build(corpus, schema, out)
@@ -352,7 +382,7 @@ def documents(draw):
     sentences = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S", text)]
     article = ingest.Article(text=text, origin=Origin("gen.txt", "0" * 64, ("nfc",)), date=draw(st.sampled_from([None, "2024-01-01"])),
                              title=draw(st.sampled_from([None, "T"])))
-    doc = ingest.to_document(article, sentences, tokens)
+    doc = replace(ingest.to_document(article, sentences, tokens), first_release=draw(st.sampled_from([None, "1.0.0"])))
     for set_name in draw(st.sampled_from([(), (SILVER,), (SILVER, GOLD), (GOLD, annotator_set("bob"))])):
         doc = doc.with_set(random_set(draw, doc, set_name))
     return doc

@@ -46,6 +46,7 @@ def test_release_versions_follow_policy_and_tag_git(repo, monkeypatch):
     assert json.loads(first.stdout)["version"] == "1.0.0"
     assert json.loads(first.stdout)["tag"] == "corpus-v1.0.0"
     assert "nothing to release" in run("release", "--corpus", corpus.path).output
+    assert [d.first_release for d in corpus.documents()] == ["1.0.0"]  # stamped by the release that published it
 
     add_gold_span(corpus, "Mustafa al-Kadhimi")
     patch = json.loads(run("release", "--corpus", corpus.path, "--json").stdout)
@@ -54,7 +55,11 @@ def test_release_versions_follow_policy_and_tag_git(repo, monkeypatch):
 
     (repo / "more.txt").write_text("date 2022-01-01 Another article about Baghdad.", encoding="utf-8")
     assert run("ingest", repo / "more.txt", "--corpus", corpus.path).exit_code == 0
+    assert [d.first_release for d in corpus.documents() if "Another article" in d.text] == [None]
     assert json.loads(run("release", "--corpus", corpus.path, "--json").stdout)["version"] == "1.1.0"
+    first = {d.text.split()[0]: d.first_release for d in corpus.documents()}
+    assert sorted(first.values()) == ["1.0.0", "1.1.0"] and first["Another"] == "1.1.0"  # the old one keeps its own
+    assert release.stamp_first_release(corpus, "9.9.9") == 0  # nothing left to stamp
 
     manifest = corpus.read_manifest()
     assert manifest["documents"] == 2 and manifest["counts"]["gold"]["entities"]["PER"] == 1

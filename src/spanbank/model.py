@@ -238,6 +238,7 @@ class Document:
     title: str | None = None
     url: str | None = None
     source: str | None = None
+    first_release: str | None = None  # the corpus version that first published it (set by `spanbank release`)
     origin: Origin | None = None
     sections: tuple[tuple[int, int], ...] = ()
     paragraphs: tuple[tuple[int, int], ...] = ()

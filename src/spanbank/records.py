@@ -57,7 +57,7 @@ ORIGIN = Struct(Origin, (Field("path", STRING), Field("sha256", STRING),
                          Field("normalization", ListOf(STRING), default=())))
 DOCUMENT = Struct(Document, (
     Field("id", STRING), Field("text", STRING),
-    *(Field(key, STRING, default=None, omit=(None,)) for key in ("date", "title", "url", "source")),
+    *(Field(key, STRING, default=None, omit=(None,)) for key in ("date", "title", "url", "source", "first_release")),
     *(Field(key, PAIRS, default=()) for key in ("sections", "paragraphs", "sentences", "tokens")),
     Field("origin", ORIGIN, default=None, omit=(None,))))
 # an annotation line: these keys, then the fields of its kind

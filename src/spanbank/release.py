@@ -3,7 +3,8 @@
 Version policy (``--bump auto``): *major* when a label of the previous release is removed or
 renamed (label ids are append-only within a major version), *minor* when documents or labels are
 added, *patch* for annotation corrections.  A release writes ``CHANGELOG.md`` and
-``manifest.json`` (sha256 of every corpus file) and, inside a git work tree, commits the corpus
+``manifest.json`` (sha256 of every corpus file), records the version as the ``first_release`` of
+every document that has none, and, inside a git work tree, commits the corpus
 folder and tags it ``corpus-vX.Y.Z``.  What changed since the previous release is measured by
 :mod:`spanbank.changes` (counts and the corpus diff, re-exported here for ``spanbank diff``/``stats``).
 """
@@ -12,21 +13,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
 from . import __version__
 from .changes import TRACKED, CorpusDiff, corpus_at, corpus_counts, diff, git, git_root
 from .errors import CorpusError
-from .model import LabelSchema
+from .model import Document, LabelSchema
 from .store import CHANGELOG, MANIFEST, MANIFEST_FIX, ROUNDS, SEAL, Corpus, manifest_seal, sha256_file
 from .validate import require_valid
 
 __all__ = ["BUMPS", "CorpusDiff", "ReleaseResult", "changelog_entry", "corpus_at", "corpus_counts", "diff",
-           "git_commit_and_tag", "next_version", "read_manifest", "release", "schema_labels", "unreleased_changes"]
+           "git_commit_and_tag", "next_version", "read_manifest", "release", "schema_labels", "stamp_first_release",
+           "unreleased_changes"]
 BUMPS = ("major", "minor", "patch", "auto")
 CHANGELOG_HEADER = "# Changelog\n\nEvery corpus release: version, date and what changed per set, layer and label.\n\n"
 
@@ -125,6 +127,7 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
         if version is None:
             return ReleaseResult(None, prev_version, changes)
         date = date or dt.date.today().isoformat()
+        stamp_first_release(corpus, version)
         counts = corpus_counts(corpus.documents(), progress)
         rounds = corpus.rounds()
         entry = changelog_entry(version, date, changes, counts, first=previous is None,
@@ -150,6 +153,30 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
                             MANIFEST: orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"})
     tag = git_commit_and_tag(corpus.path, version) if git else None
     return ReleaseResult(version, prev_version, changes, manifest, tag, entry)
+
+
+def stamp_first_release(corpus: Corpus, version: str) -> int:
+    """Record ``version`` as the first release of every document that has none; returns how many were stamped.
+
+    The Hugging Face build writes each release's new documents to shards of their own (ordered by this
+    field), so the next release leaves the earlier shards' bytes as they were unless their documents changed.
+    Documents released before spanbank recorded this get the version of the release that stamps them.
+    Caller holds the corpus lock.
+    """
+    if all(doc.first_release is not None for doc in corpus.documents()):
+        return 0
+    stamped = 0
+
+    def stamp(docs: Iterable[Document]) -> Iterator[Document]:
+        nonlocal stamped
+        for doc in docs:
+            if doc.first_release is None:
+                stamped += 1
+                doc = replace(doc, first_release=version)
+            yield doc
+
+    corpus.write(stamp(corpus.documents()))
+    return stamped
 
 
 def _check_manifest(corpus: Corpus, previous: dict[str, Any] | None) -> None:

@@ -34,7 +34,7 @@ from ..store import Corpus, sha256_file
 from .docs import Docs
 from .features import CONFIGS, SPLITS, VIEWS, dataset_features
 from .layers import Layers, Names
-from .parquet import DEFAULT_SHARD_BYTES, Writers
+from .parquet import DEFAULT_SHARD_BYTES, ROW_GROUP_DOCS, Writers
 from .project import LICENSE, PROJECT, dataset_config, write_project
 from .read import DEFAULT_BLOCK, Block, blocks
 from .sentences import Sentences, events_table
@@ -68,9 +68,17 @@ def split_of(doc_id: str, ratios: tuple[float, float, float] = DEFAULT_RATIOS) -
 
 def split_indices(doc_ids: Iterable[str], ratios: tuple[float, float, float] = DEFAULT_RATIOS) -> np.ndarray:
     """:func:`split_of` of many ids at once, as indices into ``SPLITS`` (one hash each, the rest in numpy)."""
+    return _split_of_hashes(id_hashes(doc_ids), ratios)
+
+
+def id_hashes(doc_ids: Iterable[str]) -> np.ndarray:
+    """The first 8 bytes of each id's sha256, big-endian (uint64)."""
     sha256 = hashlib.sha256
-    heads = b"".join([sha256(i.encode("utf-8")).digest()[:8] for i in doc_ids])
-    u = np.frombuffer(heads, ">u8").astype(np.float64) / 2.0**64  # the same correctly rounded value as int / 2**64
+    return np.frombuffer(b"".join([sha256(i.encode("utf-8")).digest()[:8] for i in doc_ids]), ">u8")
+
+
+def _split_of_hashes(heads: np.ndarray, ratios: tuple[float, float, float]) -> np.ndarray:
+    u = heads.astype(np.float64) / 2.0**64  # the same correctly rounded value as int / 2**64
     return (u >= ratios[0]).astype(np.int64) + (u >= ratios[0] + ratios[1])
 
 
@@ -175,17 +183,23 @@ def _stream(corpus: Corpus, source: Iterator[Block], names: Names, schemas: dict
     counts: Counter = Counter()  # (split, layer, label) -> n
     best: tuple[int, dict[str, Any]] | None = None  # (text length, documents row) of the card's example
     for block in source:
-        split = split_indices(block.docs.column("id").to_pylist(), report.ratios)
-        order = np.argsort(split, kind="stable")  # documents grouped by split, in file order within each
-        split = split[order]
+        heads = id_hashes(block.docs.column("id").to_pylist())
+        split = _split_of_hashes(heads, report.ratios)
+        boundary = heads % ROW_GROUP_DOCS == 0  # content-defined row groups (the low bits; the split uses the high)
+        release, releases = _codes(block.docs.column("first_release").to_pylist())
+        group = split * len(releases) + release  # (split, first release): the shards a document's rows go to
+        groups = [(s, r) for s in SPLITS for r in releases]
+        order = np.argsort(group, kind="stable")  # documents grouped, in file order within each group
+        split, group, boundary = split[order], group[order], boundary[order]
         docs = Docs(block, schemas["documents"], corpus.documents_path, order)
         layers = Layers(docs, schemas["documents"], names, corpus.annotations_path)
         table = docs.table(schemas["documents"], layers.chosen, layers.columns)
-        writers.add("documents", table, split)
+        writers.add("documents", table, group, groups, np.arange(docs.n), boundary)
         sentences = Sentences(docs)
         events, conflicts = events_table(sentences, layers, schemas["events"])
-        writers.add("events", events, split[sentences.doc])  # and its view ner
-        writers.add("attribution", layers.attribution_table(schemas["attribution"]), split[layers.attributions.doc])
+        writers.add("events", events, group[sentences.doc], groups, sentences.doc, boundary)  # and its view ner
+        writers.add("attribution", layers.attribution_table(schemas["attribution"]), group[layers.attributions.doc],
+                    groups, layers.attributions.doc, boundary)
         counts.update(layers.label_counts(split, SPLITS))
         report.sets.update(Counter(s or "none" for s in layers.chosen.to_pylist()))
         report.ner_conflicts += conflicts
@@ -198,6 +212,13 @@ def _stream(corpus: Corpus, source: Iterator[Block], names: Names, schemas: dict
     report.label_counts = {}
     for (split_name, layer, label), n in sorted(counts.items(), key=lambda kv: SPLITS.index(kv[0][0])):
         report.label_counts.setdefault(layer, {}).setdefault(label, {})[split_name] = n
+
+
+def _codes(values: list[str | None]) -> tuple[np.ndarray, list[str | None]]:
+    """Each value's index into the distinct values (in first-seen order), and those values."""
+    index: dict[str | None, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.int64, len(values))
+    return codes, list(index)
 
 
 def _until_failed(items: Iterator[Block], side: Future) -> Iterator[Block]:

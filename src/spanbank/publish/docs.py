@@ -93,7 +93,7 @@ class Docs:
 
     def table(self, schema: pa.Schema, annotation_set: pa.Array, layers: dict[str, pa.Array]) -> pa.Table:
         """The ``documents`` config rows of the block."""
-        columns = {name: self.batch.column(name) for name in ("id", "date", "title", "url", "source", "text")}
+        columns = {name: self.batch.column(name) for name in ("id", "date", "title", "url", "source", "first_release", "text")}
         columns.update(annotation_set=annotation_set, **layers, **self.boundaries, origin=self._origin(schema))
         return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
 

@@ -64,7 +64,7 @@ def dataset_features(schema: LabelSchema) -> dict[str, Features]:
     return {
         "documents": Features({
             "id": Value("string"), "date": Value("string"), "title": Value("string"), "url": Value("string"),
-            "source": Value("string"), "text": Value("string"), "annotation_set": Value("string"),
+            "source": Value("string"), "first_release": Value("string"), "text": Value("string"), "annotation_set": Value("string"),
             "entities": List(_span(entity)), "events": List(event_struct), "attributions": List(attribution),
             "sections": List(OFFSETS), "paragraphs": List(OFFSETS), "sentences": List(OFFSETS), "tokens": List(OFFSETS),
             "origin": {"path": Value("string"), "sha256": Value("string"), "normalization": List(Value("string"))},

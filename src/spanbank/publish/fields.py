@@ -44,6 +44,7 @@ MEANINGS: dict[str, str] = {
     "title": "headline (null when unknown)",
     "url": "source URL (null when unknown)",
     "documents.source": "publisher / feed name (null when unknown)",
+    "first_release": "the corpus version that first published the document (null: not released yet)",
     "documents.text": "the document text (NFC, LF line ends); every offset indexes it",
     "annotation_set": "the published annotation set: `gold` where the document has one, else `silver` (null: none)",
     "entities": "entity mentions",

@@ -1,6 +1,7 @@
 """The parquet side of the build: writer options (as ``datasets`` writes for Hub uploads) and the shard writers.
 
-One pyarrow ``ParquetWriter`` per written (config, split) (a view, :data:`~.features.VIEWS`, has no files of its own), whose schema is the features' arrow schema (so the
+One pyarrow ``ParquetWriter`` per written (config, split, first release) (a view, :data:`~.features.VIEWS`, has no
+files of its own), whose schema is the features' arrow schema (so the
 ``huggingface`` feature metadata is embedded in every shard); shards get their final
 ``-NNNNN-of-NNNNN`` names at close.  The configs of a block are written on background threads.
 """
@@ -19,6 +20,8 @@ import pyarrow.parquet as pq
 from .features import SPLITS, WRITTEN
 
 DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
+ROW_GROUP_DOCS = 1024  # a row group ends after a document whose id hash is 0 modulo this (about this many documents)
+ROW_GROUP_MAX_ROWS = 65536  # ... or after this many rows without such a document (memory stays bounded)
 WRITE_THREADS = 3  # parquet encoding releases the GIL: the configs of a block are written in parallel
 PLAIN = {"id", "doc_id", "text", "title", "url", "context"}  # (nearly) unique strings: a dictionary would be dropped
 
@@ -61,25 +64,54 @@ def writer_options(schema: pa.Schema) -> dict[str, Any]:
 
 
 class _SplitWriter:
-    """Parquet shards of one (config, split); names get their final ``-of-NNNNN`` at close."""
+    """Parquet shards of one (config, split, first release); :class:`Writers` gives them their final names.
 
-    def __init__(self, folder: Path, split: str, schema: pa.Schema, shard_bytes: int) -> None:
-        self.folder, self.split, self.schema, self.shard_bytes = folder, split, schema, shard_bytes
+    Row groups end after the rows of a boundary document (content-defined: :data:`ROW_GROUP_DOCS`), or after
+    :data:`ROW_GROUP_MAX_ROWS` rows without one, never at the build's block edges, so the same documents give the
+    same row groups (and bytes) however the corpus around them changed.
+    """
+
+    def __init__(self, folder: Path, prefix: str, schema: pa.Schema, shard_bytes: int) -> None:
+        self.folder, self.prefix, self.schema, self.shard_bytes = folder, prefix, schema, shard_bytes
         self.options = writer_options(schema)
         self.parts: list[Path] = []
         self.writer: pq.ParquetWriter | None = None
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
         self.shard_size = 0
         self.rows = 0
         self.nbytes = 0
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pa.Table, cuts: np.ndarray) -> None:
+        """Add ``table``'s rows; a row group ends after row ``cut - 1`` for each ``cut`` in ``cuts`` (ascending,
+        ``0 < cut <= len(table)``), and after :data:`ROW_GROUP_MAX_ROWS` rows without a cut."""
+        self.rows += table.num_rows
+        self.nbytes += table.nbytes
+        at = 0
+        for cut in (*cuts.tolist(), table.num_rows):
+            while cut - at >= ROW_GROUP_MAX_ROWS - self.pending_rows:  # counted from the last cut: still content-defined
+                take = ROW_GROUP_MAX_ROWS - self.pending_rows
+                self.pending.append(table.slice(at, take))
+                self.pending_rows += take
+                at += take
+                self._row_group()
+            if cut > at:
+                self.pending.append(table.slice(at, cut - at))
+                self.pending_rows += cut - at
+                at = cut
+            if cut < table.num_rows or cuts.size and cut == cuts[-1] == table.num_rows:
+                self._row_group()
+
+    def _row_group(self) -> None:
+        if not self.pending:
+            return
         if self.writer is None or self.shard_size >= self.shard_bytes:
             self._open()
         assert self.writer is not None
-        self.writer.write_table(table)
-        self.rows += table.num_rows
-        self.nbytes += table.nbytes
-        self.shard_size += table.nbytes
+        rows = pa.concat_tables(self.pending)
+        self.writer.write_table(rows, row_group_size=rows.num_rows)
+        self.shard_size += rows.nbytes
+        self.pending, self.pending_rows = [], 0
 
     def _close_shard(self) -> None:
         assert self.writer is not None
@@ -90,71 +122,92 @@ class _SplitWriter:
     def _open(self) -> None:
         if self.writer is not None:
             self._close_shard()
-        path = self.folder / f".{self.split}-{len(self.parts):05d}.tmp.parquet"
+        path = self.folder / f".{self.prefix}-{len(self.parts):05d}.tmp.parquet"
         self.parts.append(path)
         self.writer = pq.ParquetWriter(path, self.schema, **self.options)
         self.shard_size = 0
 
-    def close(self) -> list[str]:
-        """Final shard names; an empty split gets no file (``load_dataset`` cannot read a 0-row split)."""
-        if self.writer is None:
-            return []
-        self._close_shard()
-        n = len(self.parts)
-        names = []
-        for i, part in enumerate(self.parts):
-            name = f"{self.split}-{i:05d}-of-{n:05d}.parquet"
-            part.rename(self.folder / name)
-            names.append(name)
-        return names
+    def close(self) -> list[Path]:
+        """The written shards, in order (temporary names)."""
+        self._row_group()
+        if self.writer is not None:
+            self._close_shard()
+            self.writer = None
+        return self.parts
 
 
-def _write_all(jobs: list[tuple[_SplitWriter, pa.Table]]) -> None:
-    for writer, table in jobs:
-        writer.write(table)
+def release_order(version: str | None) -> tuple:
+    """Sort key of a document's ``first_release``: versions in semantic order, other strings after, unreleased last."""
+    if version is None:
+        return (2,)
+    try:
+        return (0, tuple(int(part) for part in version.split(".")))
+    except ValueError:
+        return (1, version)
+
+
+def _write_all(jobs: list[tuple[_SplitWriter, pa.Table, np.ndarray]]) -> None:
+    for writer, table, cuts in jobs:
+        writer.write(table, cuts)
 
 
 class Writers:
-    """One shard writer per (config, split); a block's table is split by its rows' document split.
+    """Shard writers per (config, split, first release); a block's table is cut by its rows' group.
 
-    Writing runs on background threads, one task per config (pyarrow releases the GIL while
-    encoding), overlapping the next block's computation; at most one block waits, so memory stays
-    bounded.
+    A split's shards hold its documents (and their sentences and attributions) by the release that first
+    published them, oldest first, so a release that adds documents adds shards and leaves the earlier
+    shards' bytes as they were unless their documents changed (the Hub then uploads little).  Writing
+    runs on background threads, one task per config (pyarrow releases the GIL while encoding),
+    overlapping the next block's computation; at most one block waits, so memory stays bounded.
     """
 
     def __init__(self, root: Path, schemas: dict[str, pa.Schema], shard_bytes: int,
                  views: dict[str, tuple[str, list[str]]] | None = None) -> None:
         self.pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="spanbank-parquet")
-        self.jobs: list[tuple[_SplitWriter, pa.Table]] = []
+        self.jobs: list[tuple[_SplitWriter, pa.Table, np.ndarray]] = []
         self.pending: list[Future] = []
-        self.writers: dict[tuple[str, str], _SplitWriter] = {}
+        self.schemas, self.shard_bytes = schemas, shard_bytes
+        self.writers: dict[tuple[str, str, str | None], _SplitWriter] = {}
         self.views = views or {}  # view -> (the config whose files hold it, its columns)
         self.view_bytes: dict[tuple[str, str], int] = {}  # (view, split) -> Arrow bytes of its columns
-        for config in WRITTEN:
-            folder = root / "data" / config
+        self.folders = {config: root / "data" / config for config in WRITTEN}
+        for folder in self.folders.values():
             folder.mkdir(parents=True)
-            for split in SPLITS:
-                self.writers[config, split] = _SplitWriter(folder, split, schemas[config], shard_bytes)
 
-    def add(self, config: str, table: pa.Table, split: np.ndarray) -> None:
-        """Write ``table``'s rows; ``split[i]`` (non-decreasing) is the index in SPLITS of row ``i``."""
-        bounds = np.searchsorted(split, np.arange(len(SPLITS) + 1), "left")
-        for i, name in enumerate(SPLITS):
+    def _writer(self, config: str, split: str, release: str | None) -> _SplitWriter:
+        key = (config, split, release)
+        if key not in self.writers:
+            n = sum(1 for c, s, _ in self.writers if (c, s) == (config, split))
+            self.writers[key] = _SplitWriter(self.folders[config], f"{split}-{n:03d}", self.schemas[config],
+                                             self.shard_bytes)
+        return self.writers[key]
+
+    def add(self, config: str, table: pa.Table, group: np.ndarray, groups: list[tuple[str, str | None]],
+            doc: np.ndarray, boundary: np.ndarray) -> None:
+        """Write ``table``'s rows; row ``i`` belongs to ``groups[group[i]]`` = (split, first release) (``group`` is
+        non-decreasing) and to document ``doc[i]``; a row group ends after the rows of a document whose
+        ``boundary`` is set."""
+        bounds = np.searchsorted(group, np.arange(len(groups) + 1), "left")
+        last = np.ones(len(doc), bool)  # the last row of its document
+        last[:-1] = doc[1:] != doc[:-1]
+        ends = np.flatnonzero(last & boundary[doc]) + 1 if len(doc) else np.zeros(0, np.int64)
+        for i, (split, release) in enumerate(groups):
             if bounds[i + 1] > bounds[i]:
                 part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
-                self.jobs.append((self.writers[config, name], part))
+                cuts = ends[(ends > bounds[i]) & (ends <= bounds[i + 1])] - bounds[i]
+                self.jobs.append((self._writer(config, split, release), part, cuts))
                 for view, (source, columns) in self.views.items():
                     if source == config:
-                        key = (view, name)
+                        key = (view, split)
                         self.view_bytes[key] = self.view_bytes.get(key, 0) + part.select(columns).nbytes
 
     def flush(self) -> None:
-        """Hand the block's tables to the writer thread (after the previous block is written)."""
+        """Hand the block's tables to the writer threads (after the previous block is written)."""
         self.wait()
         jobs, self.jobs = self.jobs, []
-        by_config: dict[str, list[tuple[_SplitWriter, pa.Table]]] = {}
-        for writer, table in jobs:  # one task per config: a writer's tables stay in order, configs run in parallel
-            by_config.setdefault(writer.folder.name, []).append((writer, table))
+        by_config: dict[str, list[tuple[_SplitWriter, pa.Table, np.ndarray]]] = {}
+        for job in jobs:  # one task per config: a writer's tables stay in order, configs run in parallel
+            by_config.setdefault(job[0].folder.name, []).append(job)
         self.pending = [self.pool.submit(_write_all, group) for group in by_config.values()]
 
     def wait(self) -> None:
@@ -167,15 +220,23 @@ class Writers:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self, report: Any) -> None:
-        """Close every shard; the report (a :class:`~.build.BuildReport`) gets shards, rows and bytes per split."""
+        """Close every shard and give it its final name, ``<split>-NNNNN-of-NNNNN.parquet`` (oldest first release
+        first); the report (a :class:`~.build.BuildReport`) gets shards, rows and bytes per split.  An empty split
+        gets no file (``load_dataset`` cannot read a 0-row split)."""
         self.flush()
         self.wait()
         self.pool.shutdown()
-        for (config, split), writer in self.writers.items():
-            names = writer.close()
-            report.shards.setdefault(config, {})[split] = [f"data/{config}/{n}" for n in names]
-            report.num_examples.setdefault(config, {})[split] = writer.rows
-            report.num_bytes.setdefault(config, {})[split] = writer.nbytes
+        for config in WRITTEN:
+            for split in SPLITS:
+                mine = sorted(((release, w) for (c, s, release), w in self.writers.items() if (c, s) == (config, split)),
+                              key=lambda item: release_order(item[0]))
+                parts = [part for _, writer in mine for part in writer.close()]
+                names = [f"{split}-{i:05d}-of-{len(parts):05d}.parquet" for i in range(len(parts))]
+                for part, name in zip(parts, names):
+                    part.rename(self.folders[config] / name)
+                report.shards.setdefault(config, {})[split] = [f"data/{config}/{n}" for n in names]
+                report.num_examples.setdefault(config, {})[split] = sum(w.rows for _, w in mine)
+                report.num_bytes.setdefault(config, {})[split] = sum(w.nbytes for _, w in mine)
         for view, (source, _) in self.views.items():  # a view's rows are its source's; its bytes, its columns'
             for split in SPLITS:
                 report.shards.setdefault(view, {})[split] = report.shards[source][split]

@@ -74,6 +74,7 @@ def document_from_row(row: dict[str, Any], names: dict[str, list[str]]) -> Docum
     origin = row["origin"]
     return Document(
         id=row["id"], text=row["text"], date=row["date"], title=row["title"], url=row["url"], source=row["source"],
+        first_release=row.get("first_release"),
         origin=Origin(origin["path"], origin["sha256"], tuple(origin["normalization"])) if origin else None,
         sections=_pairs(row["sections"]), paragraphs=_pairs(row["paragraphs"]), sentences=_pairs(row["sentences"]),
         tokens=_pairs(row["tokens"]), annotations=sets,

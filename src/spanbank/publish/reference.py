@@ -45,7 +45,8 @@ def documents_row(doc: Document, schema: LabelSchema, project: Path) -> dict[str
                      "provenance": _prov(a.provenance)} for a in sorted(aset.attributions, key=lambda a: a.id)]
     pairs = lambda name: [{"start": s, "end": e} for s, e in getattr(doc, name)]  # noqa: E731
     origin = doc.origin
-    return {"id": doc.id, "date": doc.date, "title": doc.title, "url": doc.url, "source": doc.source, "text": doc.text,
+    return {"id": doc.id, "date": doc.date, "title": doc.title, "url": doc.url, "source": doc.source,
+            "first_release": doc.first_release, "text": doc.text,
             "annotation_set": None if aset.is_empty() else aset.name, "entities": entities, "events": events,
             "attributions": attributions, **{name: pairs(name) for name in ("sections", "paragraphs", "sentences",
                                                                              "tokens")},

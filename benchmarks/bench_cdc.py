@@ -2,13 +2,15 @@
 
 Usage: uv run python benchmarks/bench_cdc.py [N_DOCS] (default 10000)
 
-Builds release A from an N-document generated corpus (the generator of bench_publish), then two
-releases B that differ from A by 1% of the documents:
+Builds release A from an N-document generated corpus (the generator of bench_publish; its documents'
+``first_release`` stamped 1.0.0 as ``spanbank release`` does), then releases B that differ from A by 1% of
+the documents:
 
 - ``edit``: every 100th document (by id) gets one more entity span (an annotation correction);
 - ``edit-run``: the same correction on 1% of the documents that are consecutive in id order (a
   correction round on one stretch of the files);
-- ``add``: N/100 new documents are added (their hashed ids fall anywhere in the sorted files).
+- ``add``: N/100 new, not yet released documents are added (their hashed ids fall anywhere in the sorted
+  files; the build writes them to shards of their own, after the released ones).
 
 Each pair is built twice: with the parquet writer's content-defined chunking and page index (what
 ``spanbank build`` does, as ``datasets`` does for Hub uploads) and without them (the writer before).
@@ -43,6 +45,7 @@ import numpy as np  # noqa: E402
 from bench_publish import generate  # noqa: E402
 from spanbank import publish  # noqa: E402
 from spanbank.publish import parquet as parquet_mod  # noqa: E402  (CDC_OPTIONS is read by each shard writer)
+from spanbank.release import stamp_first_release  # noqa: E402
 from spanbank.schema import load_schema  # noqa: E402
 from spanbank.store import open_corpus  # noqa: E402
 
@@ -182,6 +185,9 @@ def main(n: int, sizes: list[tuple[int, int]]) -> None:
         child = multiprocessing.Process(target=generate, args=(work / "a", n))
         child.start()
         child.join()
+        released = open_corpus(work / "a")
+        with released.lock():  # release A: its documents' first_release is recorded (B's added ones have none)
+            stamp_first_release(released, "1.0.0")
         for variant in VARIANTS:
             shutil.copytree(work / "a", work / variant)
             edit(work / variant, run=variant == "edit-run") if variant.startswith("edit") else add(work / variant, n)

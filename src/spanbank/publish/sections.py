@@ -77,6 +77,10 @@ def _summary(schema: LabelSchema, report: Any, version: str | None) -> Iterator[
     for config in CONFIGS:
         yield f"| `{config}` | {kinds[config]} | " + " | ".join(str(n[config][s]) for s in SPLITS) + " |"
     yield ""
+    yield ("Within a split, the shards hold the documents by the release that first published them "
+           "(`first_release`), oldest first: a release that adds documents adds shards and leaves the earlier "
+           "shards' bytes unchanged unless their documents changed, so an update downloads (and uploads) little.")
+    yield ""
     for view, source in VIEWS.items():
         yield (f"`{view}` is a column selection of the `{source}` files (its `columns` in the YAML above): the "
                f"sentences' tokens and offsets are stored once, and `{source}` rows carry `{view}`'s tags too.")

@@ -44,6 +44,14 @@ OURS: dict[str, tuple[str, ...]] = {
     "resources.py": ("errors.py",),
     "jsonl.py": ("errors.py",),
     "schema/": ("model.py", "errors.py", "resources.py", "schema/"),
+    "checks.py": ("model.py", "errors.py", "records.py"),  # the per-document checks: pure
+}
+
+# Module or package of ours -> modules and packages of ours it must not import: stages that share a
+# rule get it from a neutral module (validate and formats share the per-document checks of checks.py).
+APART: dict[str, tuple[str, ...]] = {
+    "formats/": ("validate.py",),
+    "validate.py": ("formats/",),
 }
 
 
@@ -126,6 +134,10 @@ def our_import_problems(path: Path) -> list[str]:
             if target != rel and not _owned(target, allowed):
                 problems.append(f"{rel}:{line}: imports {name}, but {owner} may import only "
                                 f"{', '.join(allowed) or 'nothing of ours'}")
+        for owner, kept_apart in APART.items():
+            if _owned(rel, (owner,)) and _owned(target, kept_apart):
+                problems.append(f"{rel}:{line}: imports {name}, but {owner} must not import {', '.join(kept_apart)} "
+                                "(move what both need to a neutral module)")
     return problems
 
 
@@ -196,6 +208,10 @@ BREAKS = [
     ("errors.py", "import spanbank.model\n", our_import_problems, "errors.py may import only nothing of ours"),
     ("schema/load.py", "from ..store import Corpus\n", our_import_problems, "schema/ may import only"),
     ("validate.py", "from .cli.common import say\n", our_import_problems, "only the CLI imports the CLI"),
+    ("formats/importing.py", "from ..validate import document_problems\n", our_import_problems,
+     "formats/ must not import validate.py"),
+    ("validate.py", "def f():\n    from .formats import checked\n", our_import_problems, "validate.py must not import formats/"),
+    ("checks.py", "from .store import Corpus\n", our_import_problems, "checks.py may import only model.py, errors.py, records.py"),
     ("store.py", "import click\n", third_party_problems, "click, which enters only through cli/"),
     ("publish/build.py", "from rich.console import Console\n", third_party_problems, "rich, which enters only"),
     ("validate.py", "def f():\n    import spacy\n", third_party_problems, "spacy, which enters only"),

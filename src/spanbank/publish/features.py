@@ -3,13 +3,14 @@
 ClassLabel names follow the schema's append-only order, so a label id never changes meaning
 between releases: entity types, event types, argument roles (first appearance over the event
 types), attribution labels.  Tag sets are built as tables, conll2003 style: ``O`` then ``B-X``,
-``I-X`` for every label X in schema order.
+``I-X`` for every label X in schema order (:func:`spanbank.iob2.tag_names`, the one IOB2 encoder's names).
 """
 
 from __future__ import annotations
 
 from datasets import ClassLabel, Features, List, Value
 
+from ..iob2 import tag_names
 from ..model import LabelSchema
 
 CONFIGS = ("documents", "ner", "events", "attribution")
@@ -18,14 +19,6 @@ SPLITS = ("train", "validation", "test")
 
 OFFSETS = {"start": Value("int32"), "end": Value("int32")}
 PROVENANCE = {"agent": Value("string"), "kind": Value("string"), "time": Value("string"), "detail": Value("string")}
-
-
-def iob2_names(labels: list[str]) -> list[str]:
-    """``O``, then ``B-X``, ``I-X`` per label in order (conll2003's ``ner_tags`` layout)."""
-    names = ["O"]
-    for label in labels:
-        names += [f"B-{label}", f"I-{label}"]
-    return names
 
 
 def _span(label: ClassLabel | None = None) -> dict:
@@ -58,9 +51,9 @@ def dataset_features(schema: LabelSchema) -> dict[str, Features]:
             "sections": List(OFFSETS), "paragraphs": List(OFFSETS), "sentences": List(OFFSETS), "tokens": List(OFFSETS),
             "origin": {"path": Value("string"), "sha256": Value("string"), "normalization": List(Value("string"))},
         }),
-        "ner": Features({**sentence_base, "ner_tags": List(ClassLabel(names=iob2_names(schema.entity_names())))}),
+        "ner": Features({**sentence_base, "ner_tags": List(ClassLabel(names=tag_names(schema.entity_names())))}),
         "events": Features({
-            **sentence_base, "trigger_tags": List(ClassLabel(names=iob2_names(schema.event_names()))),
+            **sentence_base, "trigger_tags": List(ClassLabel(names=tag_names(schema.event_names()))),
             "events": List({"id": Value("string"), "type": event,
                             "trigger": {**OFFSETS, "text": Value("string"), **token_ref},
                             "arguments": List({"role": role, "entity_id": Value("string"), "entity_type": entity,

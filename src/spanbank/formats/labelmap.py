@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-import yaml
-
+from .. import yamlio
 from ..errors import InputError
 from ..model import ATTRIBUTION_ROLES, LabelSchema
 from ..resources import data_path
@@ -109,8 +108,8 @@ def load_label_map(path: str | Path | None, schema: LabelSchema | None = None) -
         return LabelMap()
     path = find_label_map(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yamlio.load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yamlio.YAMLError) as exc:
         raise InputError(f"cannot read the label map: {exc}", path=str(path), hint="give a YAML mapping file") from None
     if not isinstance(data, dict):
         raise InputError("a label map must be a YAML mapping", path=str(path), value=data, allowed=MAP_SECTIONS)

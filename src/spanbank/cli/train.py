@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from ..errors import CorpusError, SpanbankError
-from ..store import open_corpus
 from ..schema import load_schema
+from ..store import open_corpus
 from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say, schema_option
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from spanbank import nlp
 from spanbank.annotate.agents import run_agents
 from spanbank.evaluate import evaluate, render_table
+from spanbank.schema import load_schema
 from spanbank.store import open_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +42,7 @@ def agents(version: str) -> list[str]:
 
 
 def scored(docs, layer: str, version: str, labels: bool, model: str = nlp.DEFAULT_MODEL) -> dict:
-    out = list(run_agents(docs, agents(version), model))
+    out = list(run_agents(docs, agents(version), model, schema=load_schema()))
     result = evaluate(out, out, [layer])
     if labels:
         print(f"== {layer} {version}\n{render_table(result)}\n")

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.labels:
             print(f"== raw spaCy\n{render_table(result)}\n")
         for name in ENTITY_AGENTS:
-            docs = list(run_agents(corpus.documents(), [name], args.model))
+            docs = list(run_agents(corpus.documents(), [name], args.model, schema=load_schema()))
             result = evaluate(docs, docs, ["entities"], "gold", "silver", SCHEMA_MAP)
             rows[name] = result["layers"]["entities"]
             if args.labels:

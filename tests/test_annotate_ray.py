@@ -162,7 +162,7 @@ def test_trained_pre_annotator_same_under_both_engines(ray_session, seed_corpus,
     from spanbank.train import train
 
     folder = tmp_path / "model"
-    train(make_corpus(tmp_path / "train", n_docs=8), ["entities"], folder, epochs=1, force=True)
+    train(make_corpus(tmp_path / "train", n_docs=8), ["entities"], folder, schema=SCHEMA, epochs=1, force=True)
     local = copy_of(seed_corpus, tmp_path / "local")
     with local.lock():
         local.write(annotate(local.documents(), now=NOW, pre_annotator=str(folder), schema=SCHEMA))

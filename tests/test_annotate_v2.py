@@ -19,6 +19,7 @@ from spanbank.store import open_corpus
 import dev_gold
 
 NOW = "2024-01-01T00:00:00Z"
+SCHEMA = load_schema()  # run_agents takes the schema from its caller
 V1 = ["spanbank.entities.v1", "spanbank.events.v1", "spanbank.attribution.v1"]
 V2 = ["spanbank.entities.v2", "spanbank.events.v2", "spanbank.attribution.v2"]
 SPLIT = '"The factory will close," the spokesman said, "but no jobs will be lost."'
@@ -30,7 +31,7 @@ def doc_of(text: str) -> Document:
 
 
 def silver(text: str, agents: list[str] = V2) -> AnnotationSet:
-    (doc,) = run_agents([doc_of(text)], agents, now=NOW)
+    (doc,) = run_agents([doc_of(text)], agents, schema=SCHEMA, now=NOW)
     return doc.annotation_set(SILVER)
 
 
@@ -297,7 +298,7 @@ def test_dev_gold_reference_errors_name_the_passage(tmp_path, monkeypatch):
 def test_v2_beats_v1_on_the_tuned_dev_gold(layer, level):
     scores = {}
     for name, agents in (("v1", V1), ("v2", V2)):
-        out = list(run_agents(dev_gold.load(layer, "tune"), agents, now=NOW))
+        out = list(run_agents(dev_gold.load(layer, "tune"), agents, schema=SCHEMA, now=NOW))
         scores[name] = evaluate(out, out, [layer])["layers"][layer]["levels"][level]["exact"]["ALL"]["f1"]
     assert scores["v2"] > scores["v1"]
 
@@ -306,7 +307,7 @@ def test_v2_beats_v1_on_the_tuned_dev_gold(layer, level):
 
 
 def test_split_quotation_through_evaluate_brat_and_hf_build(tmp_path):
-    (doc,) = run_agents([doc_of(SPLIT)], V2, now=NOW)
+    (doc,) = run_agents([doc_of(SPLIT)], V2, schema=SCHEMA, now=NOW)
     gold = doc.with_set(AnnotationSet(GOLD, *(getattr(doc.annotation_set(SILVER), f) for f in ("spans", "events",
                                                                                                "attributions"))))
     rel = evaluate([gold], [gold], ["attribution"])["layers"]["attribution"]["levels"]["relation"]["exact"]["ALL"]
@@ -324,3 +325,8 @@ def test_split_quotation_through_evaluate_brat_and_hf_build(tmp_path):
     publish.build(corpus, load_schema(), tmp_path / "hf", card={"license": "cc-by-4.0"})
     rows = [a for d in publish.documents_from_dataset(tmp_path / "hf") for a in d.annotation_set(GOLD).attributions]
     assert len(rows) == 2 and rows[0].cue == rows[1].cue and rows[0].source == rows[1].source
+
+
+def test_run_agents_takes_the_schema_from_its_caller():
+    with pytest.raises(TypeError, match="schema"):  # no default schema loaded behind the caller's back
+        run_agents([doc_of(SPLIT)], V2, now=NOW)

@@ -13,11 +13,13 @@ from pathlib import Path
 from spanbank import ingest, store
 from spanbank.annotate.agents import run_agents
 from spanbank.model import Document
+from spanbank.schema import load_schema
 
 NOW = "2024-01-01T00:00:00Z"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 V1 = ("spanbank.entities.v1", "spanbank.events.v1", "spanbank.attribution.v1")
 PINNED = FIXTURES / "v1_seed_silver.jsonl"
+SCHEMA = load_schema()  # run_agents takes the schema from its caller
 
 
 def seed_docs() -> list[Document]:
@@ -30,7 +32,7 @@ def serialized(docs: list[Document]) -> bytes:
 
 
 def test_v1_output_is_byte_identical_on_the_seed():
-    got = serialized(list(run_agents(seed_docs(), V1, now=NOW)))
+    got = serialized(list(run_agents(seed_docs(), V1, schema=SCHEMA, now=NOW)))
     assert got == PINNED.read_bytes()
 
 
@@ -41,4 +43,4 @@ def test_v1_pinned_file_covers_every_layer():
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
-    PINNED.write_bytes(serialized(list(run_agents(seed_docs(), V1, now=NOW))))
+    PINNED.write_bytes(serialized(list(run_agents(seed_docs(), V1, schema=SCHEMA, now=NOW))))

@@ -34,7 +34,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "ray": ("annotate/ray_engine.py",),
     "filelock": ("store.py", "doccano/"),  # the corpus lock; the Doccano push journal's lock
     "orjson": ("*",),
-    "yaml": ("*",),
+    "yaml": ("yamlio.py",),  # libyaml when there, the pure-Python loader as fallback and for error messages
 }
 
 # Module or package of ours -> the modules and packages of ours it may import (None: any).
@@ -43,7 +43,16 @@ OURS: dict[str, tuple[str, ...]] = {
     "errors.py": (),
     "resources.py": ("errors.py",),
     "jsonl.py": ("errors.py",),
-    "schema/": ("model.py", "errors.py", "resources.py", "schema/"),
+    "yamlio.py": (),
+    "schema/": ("model.py", "errors.py", "resources.py", "yamlio.py", "schema/"),
+    "checks.py": ("model.py", "errors.py", "records.py"),  # the per-document checks: pure
+}
+
+# Module or package of ours -> modules and packages of ours it must not import: stages that share a
+# rule get it from a neutral module (validate and formats share the per-document checks of checks.py).
+APART: dict[str, tuple[str, ...]] = {
+    "formats/": ("validate.py",),
+    "validate.py": ("formats/",),
 }
 
 
@@ -126,6 +135,10 @@ def our_import_problems(path: Path) -> list[str]:
             if target != rel and not _owned(target, allowed):
                 problems.append(f"{rel}:{line}: imports {name}, but {owner} may import only "
                                 f"{', '.join(allowed) or 'nothing of ours'}")
+        for owner, kept_apart in APART.items():
+            if _owned(rel, (owner,)) and _owned(target, kept_apart):
+                problems.append(f"{rel}:{line}: imports {name}, but {owner} must not import {', '.join(kept_apart)} "
+                                "(move what both need to a neutral module)")
     return problems
 
 
@@ -196,6 +209,10 @@ BREAKS = [
     ("errors.py", "import spanbank.model\n", our_import_problems, "errors.py may import only nothing of ours"),
     ("schema/load.py", "from ..store import Corpus\n", our_import_problems, "schema/ may import only"),
     ("validate.py", "from .cli.common import say\n", our_import_problems, "only the CLI imports the CLI"),
+    ("formats/importing.py", "from ..validate import document_problems\n", our_import_problems,
+     "formats/ must not import validate.py"),
+    ("validate.py", "def f():\n    from .formats import checked\n", our_import_problems, "validate.py must not import formats/"),
+    ("checks.py", "from .store import Corpus\n", our_import_problems, "checks.py may import only model.py, errors.py, records.py"),
     ("store.py", "import click\n", third_party_problems, "click, which enters only through cli/"),
     ("publish/build.py", "from rich.console import Console\n", third_party_problems, "rich, which enters only"),
     ("validate.py", "def f():\n    import spacy\n", third_party_problems, "spacy, which enters only"),
@@ -203,6 +220,7 @@ BREAKS = [
     ("formats/hf.py", "from datasets import load_dataset\n", third_party_problems, "datasets, which enters only"),
     ("annotate/pipeline.py", "import ray\n", third_party_problems, "ray, which enters only through annotate/ray_engine.py"),
     ("ingest.py", "import requests\n", third_party_problems, "requests, which has no row in OWNERS"),
+    ("annotate/registry.py", "import yaml\n", third_party_problems, "yaml, which enters only through yamlio.py"),
     ("ingest.py", "def f():\n    print('x')\n", printing_problems, "calls print()"),
     ("store.py", "import sys\nsys.exit(1)\n", printing_problems, "calls sys.exit()"),
 ]

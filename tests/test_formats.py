@@ -409,3 +409,41 @@ def test_registry_modules_expose_the_reader_and_writer_interfaces():
             assert module.CANNOT_CARRY and all(isinstance(note, str) for note in module.CANNOT_CARRY), name
     with pytest.raises(InputError, match="unknown export format 'conllu'"):
         formats.format_module("conllu", "writes")
+
+
+GUM_TEXT = "Alice went to Baghdad, a drum beating."
+GUM_ANN = "".join(f"T{i}\t{label} {off(surface, GUM_TEXT)}\n"
+                  for i, (label, surface) in enumerate([("person", "Alice"), ("place", "Baghdad"), ("object", "drum")], 1))
+
+
+@pytest.mark.parametrize("name", ["gum", "gum.yaml"])
+def test_cli_import_label_map_by_shipped_name(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)  # no file of that name here: the shipped map is used
+    write(tmp_path, GUM_ANN, GUM_TEXT)
+    res = CliRunner().invoke(main, ["import", "--format", "brat", str(tmp_path / "doc.ann"), "--label-map", name,
+                                    "--corpus", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    (doc,) = open_corpus(tmp_path / "c").documents()
+    assert [(s.text, s.label) for s in doc.annotation_set("gold").spans] == [("Alice", "PER"), ("Baghdad", "LOC")]
+
+
+def test_cli_import_label_map_path_wins_over_a_shipped_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gum").write_text("entities: {person: ORG, place: GPE, object: WEA}\n", encoding="utf-8")
+    write(tmp_path, GUM_ANN, GUM_TEXT)
+    res = CliRunner().invoke(main, ["import", "--format", "brat", str(tmp_path / "doc.ann"), "--label-map", "gum",
+                                    "--corpus", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    (doc,) = open_corpus(tmp_path / "c").documents()
+    assert [s.label for s in doc.annotation_set("gold").spans] == ["ORG", "GPE", "WEA"]
+
+
+def test_cli_import_label_map_neither_file_nor_shipped_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, GUM_ANN, GUM_TEXT)
+    res = CliRunner().invoke(main, ["import", "--format", "brat", str(tmp_path / "doc.ann"), "--label-map", "gumm",
+                                    "--corpus", str(tmp_path / "c")])
+    assert res.exit_code == 1
+    assert res.output == ("error: label map 'gumm' is neither an existing file nor a shipped label map (allowed: gum); "
+                          "give the path of a YAML label map, or the name of a shipped one\n")
+    assert not (tmp_path / "c").exists()

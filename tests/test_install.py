@@ -124,3 +124,13 @@ def test_installed_wheel_prefers_the_working_directory_schema(installed, tmp_pat
     (tmp_path / "schema" / "spanbank.yaml").write_text(text, encoding="utf-8")
     out = _run([bin_dir / "spanbank", "schema", "check"], tmp_path, env).stdout
     assert out.startswith(f"{shipped.name} 9.9.9:"), out
+
+
+def test_installed_wheel_finds_a_shipped_label_map_by_name(installed, tmp_path):
+    bin_dir, env, _wheel = installed
+    text = "Alice went to Baghdad."
+    (tmp_path / "doc.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "doc.ann").write_text("T1\tperson 0 5\tAlice\nT2\tplace 14 21\tBaghdad\n", encoding="utf-8")
+    _run([bin_dir / "spanbank", "import", "--format", "brat", "doc.ann", "--label-map", "gum"], tmp_path, env)
+    rows = [row for _line, row in jsonl.read(tmp_path / "corpus" / "annotations.jsonl", missing_ok=False)]
+    assert [(r["text"], r["label"]) for r in rows] == [("Alice", "PER"), ("Baghdad", "LOC")]

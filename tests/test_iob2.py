@@ -10,7 +10,6 @@ from seqeval.metrics.sequence_labeling import get_entities
 from spanbank import iob2
 from spanbank.formats.conll import to_bio
 from spanbank.model import AnnotationSet, Document, Provenance, Span
-from spanbank.publish.features import iob2_names
 
 LABELS = ["PER", "ORG", "GPE"]
 
@@ -32,10 +31,6 @@ def reference(n_tokens, spans):
 def names_of(tags, labels=LABELS):
     names = iob2.tag_names(labels)
     return [names[t] for t in tags]
-
-
-def test_tag_names_are_the_published_ner_tag_names():
-    assert iob2.tag_names(LABELS) == iob2_names(LABELS) == ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-GPE", "I-GPE"]
 
 
 @pytest.mark.parametrize("spans, expected, placed", [

@@ -387,3 +387,21 @@ def test_compare_schemas_rename(tmp_path):
     diff = compare_schemas(old, new)
     assert diff["removed"] == ["entities:ORG"]
     assert diff["added"] == ["entities:ORGANIZATION"]
+
+
+@pytest.mark.parametrize("odd", [False, True], ids=["shipped", "odd-scalars"])
+def test_schema_hash_is_the_same_with_and_without_libyaml(tmp_path, monkeypatch, odd):
+    """The hash is read through libyaml when PyYAML has it; without it (the pure-Python loader) it is the same."""
+    import yaml
+
+    from spanbank import yamlio
+    from spanbank.schema.load import content_hash
+    from test_yamlio import ODD
+
+    path = write(tmp_path, ODD) if odd else DEFAULT_SCHEMA
+    reference = content_hash(yaml.load(path.read_text(encoding="utf-8"), Loader=yamlio.PURE_LINE_LOADER))
+    assert yamlio.FAST_LINE_LOADER is not None and schema_hash(path) == reference
+    monkeypatch.setattr(yamlio, "FAST_LINE_LOADER", None)  # as where PyYAML was built without libyaml
+    assert schema_hash(path) == reference
+    if not odd:
+        assert load_schema(path).sha256 == reference

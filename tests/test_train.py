@@ -49,7 +49,7 @@ def synthetic_doc(rng: random.Random, n: int, person_label: str = "PER") -> Docu
     for _ in range(n):
         fill = {"p": rng.choice(PEOPLE), "g": rng.choice(PLACES), "v": rng.choice(VEHICLES), "w": rng.choice(WEAPONS)}
         template = rng.choice(TEMPLATES)
-        sentence, pos = "", 0
+        sentence = ""
         for chunk in template.replace("}", "{").split("{"):
             if chunk in fill:
                 label = {"p": person_label, "g": "GPE", "v": "VEH", "w": "WEA"}[chunk]
@@ -119,8 +119,10 @@ def vehicle_model(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("train")
     corpus = make_corpus(tmp / "corpus")
     before = (corpus.annotations_path.read_bytes(), corpus.documents_path.read_bytes())
-    result = CliRunner().invoke(main, ["train", "--corpus", str(corpus.path), "--layers", "entities", "--out",
-                                       str(tmp / "model"), "--epochs", "6", "--json"])
+    own = tmp / "own.yaml"  # the corpus's own schema (only its name differs): the CLI resolves it, train uses it
+    own.write_text(edited_schema_text("name: spanbank-news", "name: corpus-own"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["train", "--corpus", str(corpus.path), "--schema", str(own), "--layers", "entities",
+                                       "--out", str(tmp / "model"), "--epochs", "6", "--json"])
     return corpus, tmp / "model", result, before
 
 
@@ -148,6 +150,8 @@ def test_train_folder_metadata_and_content_hash(vehicle_model):
     assert meta["corpus"]["files"]["annotations.jsonl"] == json.loads(result.stdout)["corpus"]["files"]["annotations.jsonl"]
     assert meta["seed"] == 0 and meta["training"]["train_documents"]["entities"] > 0
     assert meta["agents"] == {"entities": f"spanbank.trained.entities@{meta['content_hash'][:12]}"}
+    own = load_schema(out.parent / "own.yaml")
+    assert meta["schema"] == {"name": "corpus-own", "version": own.version, "sha256": own.sha256}  # the --schema given
     (out / PIPELINE_DIR / "meta.json").write_text((out / PIPELINE_DIR / "meta.json").read_text() + " ")
     try:
         with pytest.raises(TrainError, match="content hash"):
@@ -206,6 +210,8 @@ def test_train_gate_refuses_a_worse_model(tmp_path):
 def test_train_refuses_an_existing_out_and_too_little_gold(tmp_path):
     corpus = make_corpus(tmp_path / "c", n_docs=1)
     with pytest.raises(TrainError, match="at least 2"):
+        train(corpus, ["entities"], tmp_path / "m", schema=SCHEMA)
+    with pytest.raises(TypeError, match="schema"):  # the caller resolves the schema; train loads none
         train(corpus, ["entities"], tmp_path / "m")
     (tmp_path / "m").mkdir()
     result = CliRunner().invoke(main, ["train", "--corpus", str(corpus.path), "--out", str(tmp_path / "m")])
@@ -214,7 +220,7 @@ def test_train_refuses_an_existing_out_and_too_little_gold(tmp_path):
 
 def test_train_is_deterministic(tmp_path):
     corpus = make_corpus(tmp_path / "c", n_docs=8)
-    hashes = [train(corpus, ["entities"], tmp_path / f"m{i}", epochs=1, force=True).meta["content_hash"] for i in range(2)]
+    hashes = [train(corpus, ["entities"], tmp_path / f"m{i}", schema=SCHEMA, epochs=1, force=True).meta["content_hash"] for i in range(2)]
     assert hashes[0] == hashes[1]
 
 
@@ -242,7 +248,7 @@ def _event_corpus(path: Path) -> object:
     rng = random.Random(3)
     docs = []
     for k in range(16):
-        sents, trig, cues = [], [], []
+        trig, cues = [], []
         text = ""
         for _ in range(4):
             p, g = rng.choice(PEOPLE), rng.choice(PLACES)
@@ -271,7 +277,7 @@ def _event_corpus(path: Path) -> object:
 
 def test_train_events_and_attribution_feed_the_rules(tmp_path):
     corpus = _event_corpus(tmp_path / "c")
-    result = train(corpus, ["events", "attribution"], tmp_path / "m", epochs=8, force=True)
+    result = train(corpus, ["events", "attribution"], tmp_path / "m", schema=SCHEMA, epochs=8, force=True)
     assert result.written and set(result.meta["agents"]) == {"events", "attribution"}
     assert result.meta["gate"]["events"]["documents"] > 0
     text = "Omar Haddad said that jets bombed Basra overnight."
@@ -301,3 +307,22 @@ def test_train_gate_compares_against_the_trained_pre_annotator_in_use(vehicle_mo
     assert report["gate_against"] == str(model) and not gate["better"]
     assert gate["current_f1"] == gate["trained_f1"] > json.loads(first.stdout)["gate"]["entities"]["current_f1"]
     assert not out.exists()
+
+
+def test_train_cli_refuses_a_broken_schema_before_training(tmp_path):
+    corpus = make_corpus(tmp_path / "c", n_docs=2)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(edited_schema_text("name: spanbank-news", "name: ''"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["train", "--corpus", str(corpus.path), "--schema", str(broken), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: {broken}:") and "name" in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["broken.yaml", "c"]
+
+
+def edited_schema_text(old: str, new: str) -> str:
+    """The shipped schema's text with one edit."""
+    from spanbank.schema import schema_path
+
+    text = schema_path(None).read_text(encoding="utf-8")
+    assert old in text, old
+    return text.replace(old, new, 1)

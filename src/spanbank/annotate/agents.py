@@ -17,12 +17,12 @@ from .registry import create
 
 
 def run_agents(docs: Iterable[Document], agents: Sequence[str], model: str = nlp.DEFAULT_MODEL, *,
-               schema: LabelSchema | None = None, now: str | None = None, batch_size: int = 64,
+               schema: LabelSchema, now: str | None = None, batch_size: int = 64,
                report: AnnotateReport | None = None) -> Iterator[Document]:
-    """``docs`` with their silver layers (re)made by exactly ``agents`` (registry names), in order."""
-    from ..schema import load_schema
+    """``docs`` with their silver layers (re)made by exactly ``agents`` (registry names), in order.
 
-    schema = schema or load_schema()
+    ``schema``: the label schema the caller resolved (as ``annotate`` takes it); the stage loads none.
+    """
     pipeline = nlp.load_model(model)
     annotators = [create(name, schema, pipeline) for name in agents]
     detail, time = nlp.model_info(pipeline), now or utc_now()

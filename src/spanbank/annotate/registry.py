@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-import yaml
-
+from .. import yamlio
 from ..errors import SchemaError, SpanbankError
 from ..model import Attribution, Document, Event, LabelSchema, Provenance, Span
 from ..resources import data_path
@@ -98,14 +97,13 @@ def load_lexicon(name: str) -> dict[str, Any]:
     """A lexicon file from ``schema/lexicons/`` (a located SchemaError when unreadable)."""
     path = LEXICONS / name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlio.load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SchemaError(f"cannot read lexicon: {exc.strerror or exc}", path=str(path),
                           hint="restore the file from git") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SchemaError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", path=str(path),
-                          line=mark.line + 1 if mark else None) from None
+    except yamlio.YAMLError as exc:
+        problem, line = yamlio.problem(exc)
+        raise SchemaError(f"invalid YAML: {problem}", path=str(path), line=line) from None
     if not isinstance(data, dict):
         raise SchemaError("a lexicon must be a YAML mapping", path=str(path))
     return data

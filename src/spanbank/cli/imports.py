@@ -67,9 +67,10 @@ def write_staged(corpus: Corpus, items: Iterable[formats.Imported], report: form
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(IMPORT_CHOICES), required=True,
               help="Input format (hf: a dataset built by `spanbank build`, a local folder or a Hub id).")
-@click.option("--map-file", "--label-map", "label_map", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="YAML {entities: {...}, events: {...}, roles: {EVENT_TYPE: {...}}, attribution: {...}} "
-                                 "mapping labels onto the schema (an empty value drops the label).")
+@click.option("--map-file", "--label-map", "label_map", metavar="FILE|NAME", default=None,
+              help="YAML {entities: {...}, events: {...}, roles: {EVENT_TYPE: {...}}, attribution: {...}} "
+                   "mapping labels onto the schema (an empty value drops the label); a file, or the name of a "
+                   f"shipped map ({', '.join(formats.shipped_label_maps())}).")
 @reader_options
 @click.option("--keep-invalid", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="REJECTS.jsonl",
               help="Import what is valid; write each document that does not read or validate (with its problems, "
@@ -88,7 +89,7 @@ def import_cmd(paths, fmt, label_map, keep_invalid, annotator, set_name, schema_
     \b
     Example:
       spanbank import --format brat corpus/gold/ --annotator seed-annotator
-      spanbank import --format brat ../shared/eval/gum-news-brat --label-map schema/label-maps/gum.yaml --corpus /tmp/gum
+      spanbank import --format brat ../shared/eval/gum-news-brat --label-map gum --corpus /tmp/gum
       spanbank import --format brat ann/ --text-dir txt/ --annotator-from-name '_(\\w+)$' --drop-label Discard
       spanbank import --format conll train.conll --tag-column 4 --group-by doc-id-prefix --set gold
       spanbank import --format conllu gum.conllu --tag-column MISC:NER --keep-invalid rejects.jsonl

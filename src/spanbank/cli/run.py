@@ -140,7 +140,7 @@ def _loop(schema: LabelSchema, corpus_path: Path, project_name: str, layers: str
         say(f"already trained on these human labels ({models.seen(key)}: "
             f"{models.round_dir(key) if models.seen(key) == 'accepted' else models.refused_file(key)}); not retrained")
     else:
-        new_model = _train_round(corpus, wanted, models, key, epochs)
+        new_model = _train_round(corpus, wanted, models, key, epochs, schema)
     current = models.current()
     say(f"pre-annotator in use: {current or 'the rule-based pre-annotators'}")
     args = ["--corpus", str(corpus_path), *(["--pre-annotator", str(current)] if current else [])]
@@ -150,13 +150,13 @@ def _loop(schema: LabelSchema, corpus_path: Path, project_name: str, layers: str
           "--corpus", str(corpus_path), "--project", project_name, "--order", "uncertainty", "--refresh-silver")
 
 
-def _train_round(corpus, layers, models, key: str, epochs: int | None) -> Path | None:
+def _train_round(corpus, layers, models, key: str, epochs: int | None, schema: LabelSchema) -> Path | None:
     """Train on the current human labels; the accepted folder becomes current (None when the gate refuses)."""
     from ..train import train
 
     out = models.round_dir(key)
     with progress_bar("training (epochs x layers)") as advance:
-        result = train(corpus, layers, out, epochs=epochs, current=models.current(),
+        result = train(corpus, layers, out, schema=schema, epochs=epochs, current=models.current(),
                        progress=lambda stage, done, total: advance(1) if stage == "training" else None)
     for layer, g in result.meta.get("gate", {}).items():
         say(f"{layer}: " + (g["reason"] if not g["documents"] else

@@ -9,12 +9,14 @@ from pathlib import Path
 import click
 
 from ..errors import CorpusError, SpanbankError
+from ..schema import load_schema
 from ..store import open_corpus
-from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say, schema_option
 
 
 @click.command("train")
 @corpus_option
+@schema_option
 @click.option("--layers", default="entities", show_default=True, help="Comma-separated layers to train.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the trained pre-annotator to (only when it beats the current one).")
@@ -30,8 +32,8 @@ from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json
 @click.option("--force", is_flag=True, help="Write DIR even when the trained model is not better (and replace an existing DIR).")
 @json_option
 @handle_errors
-def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, seed: int, epochs: int | None,
-                  partial_gold: bool, current: Path | None, force: bool, as_json: bool) -> None:
+def train_command(corpus_path: Path, schema_path: Path | None, layers: str, out: Path, base: str | None, seed: int,
+                  epochs: int | None, partial_gold: bool, current: Path | None, force: bool, as_json: bool) -> None:
     """Train pre-annotators on the corpus's human sets; write DIR only when they beat the current ones on dev gold.
 
     \b
@@ -46,6 +48,7 @@ def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, s
         wanted = check_layers(layers.split(","))
     except SpanbankError as exc:
         raise click.BadParameter(str(exc), param_hint="--layers") from None
+    schema = load_schema(schema_path)
     corpus = open_corpus(corpus_path)
     if not corpus.exists():
         raise CorpusError("no corpus here", path=str(corpus_path), hint="run `spanbank ingest ARTICLES` first")
@@ -56,7 +59,7 @@ def train_command(corpus_path: Path, layers: str, out: Path, base: str | None, s
                 advance(1)
             elif done == 0:
                 say(f"{stage} ...")
-        result = train(corpus, wanted, out, base=base, seed=seed, force=force, partial_gold=partial_gold,
+        result = train(corpus, wanted, out, schema=schema, base=base, seed=seed, force=force, partial_gold=partial_gold,
                        epochs=epochs, progress=progress, current=current)
     if as_json:
         emit_json(result.as_dict())

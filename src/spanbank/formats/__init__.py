@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 from ..errors import InputError
 from .importing import (ImportOptions, Imported, ImportReport, ReaderOption, Segmenter, checked, guarded,
                         import_documents, merge_sorted, staged_documents, write_rejects)
-from .labelmap import DEFAULT_ATTRIBUTION_MAP, MAP_SECTIONS, LabelMap, load_label_map
+from .labelmap import DEFAULT_ATTRIBUTION_MAP, MAP_SECTIONS, LabelMap, load_label_map, shipped_label_maps
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,6 @@ def read_paths(fmt: str, paths: Iterable[str | Path], options: ImportOptions,
 __all__ = [
     "DEFAULT_ATTRIBUTION_MAP", "EXPORT_FORMATS", "FORMATS", "IMPORT_FORMATS", "MAP_SECTIONS", "Format", "ImportOptions",
     "ImportReport", "Imported", "LabelMap", "ReaderOption", "Segmenter", "checked", "format_module", "guarded",
-    "import_documents", "load_label_map", "merge_sorted", "read_paths", "reader_options", "staged_documents",
-    "write_rejects",
+    "import_documents", "load_label_map", "merge_sorted", "read_paths", "reader_options", "shipped_label_maps",
+    "staged_documents", "write_rejects",
 ]

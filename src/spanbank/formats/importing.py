@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from ..checks import document_problems, refusal
 from ..errors import InputError
 from ..model import GOLD, AnnotationSet, Document, LabelSchema, Provenance, set_status
-from ..validate import document_problems, refusal
 from .labelmap import LabelMap
 
 # Gives bare documents (text and origin) their boundaries: spanbank.ingest.segment_documents.

@@ -1,4 +1,9 @@
-"""Label maps (``--map-file``): foreign labels and roles -> the schema's, checked against the schema."""
+"""Label maps (``--map-file``): foreign labels and roles -> the schema's, checked against the schema.
+
+A map is a YAML file, or the name of a map shipped with spanbank (``schema/label-maps/<name>.yaml``,
+found through :mod:`spanbank.resources`; ``gum`` or ``gum.yaml``).  A path that exists wins over a
+shipped name.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-import yaml
-
+from .. import yamlio
 from ..errors import InputError
 from ..model import ATTRIBUTION_ROLES, LabelSchema
+from ..resources import data_path
 
 MAP_SECTIONS = ("entities", "events", "roles", "attribution", "attribution_roles")
 # PolNeAR and most brat attribution projects write Source / Cue / Content.
@@ -73,8 +78,27 @@ def _section(data: dict, key: str, path: Path, nested: bool = False) -> dict:
     return {k: (v or None) if not isinstance(v, dict) else v for k, v in section.items()}
 
 
+def shipped_label_maps() -> list[str]:
+    """The names of the label maps shipped with spanbank (``gum``, ...), sorted."""
+    return sorted(p.stem for p in data_path("schema", "label-maps").glob("*.yaml"))
+
+
+def find_label_map(name: str | Path) -> Path:
+    """The label map file ``name`` means: a path that exists, else a shipped map of that name (``.yaml`` optional)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    shipped = shipped_label_maps()
+    stem = str(name).removesuffix(".yaml")
+    if stem in shipped:
+        return data_path("schema", "label-maps", f"{stem}.yaml")
+    raise InputError(f"label map {str(name)!r} is neither an existing file nor a shipped label map", value=str(name),
+                     allowed=shipped or None, hint="give the path of a YAML label map, or the name of a shipped one")
+
+
 def load_label_map(path: str | Path | None, schema: LabelSchema | None = None) -> LabelMap:
-    """Read a ``--map-file`` YAML file and check every target against ``schema`` (all problems at once).
+    """Read a ``--map-file`` YAML file (a path, or a shipped map's name: :func:`find_label_map`) and check
+    every target against ``schema`` (all problems at once).
 
     Sections: ``entities``/``events``/``attribution`` (span labels), ``roles`` (``Foreign: Role`` for
     every event type, or ``EventType: {Foreign: Role}`` per schema event type), ``attribution_roles``
@@ -82,10 +106,10 @@ def load_label_map(path: str | Path | None, schema: LabelSchema | None = None) -
     """
     if path is None:
         return LabelMap()
-    path = Path(path)
+    path = find_label_map(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yamlio.load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yamlio.YAMLError) as exc:
         raise InputError(f"cannot read the label map: {exc}", path=str(path), hint="give a YAML mapping file") from None
     if not isinstance(data, dict):
         raise InputError("a label map must be a YAML mapping", path=str(path), value=data, allowed=MAP_SECTIONS)

@@ -18,11 +18,11 @@
 """
 
 from .build import DEFAULT_RATIOS, BuildReport, build, parse_ratios, split_of
-from .features import CONFIGS, SPLITS, dataset_features, iob2_names
+from .features import CONFIGS, SPLITS, dataset_features
 from .readback import document_from_row, documents_from_dataset
 from .upload import PublishPlan, plan, publish
 
 __all__ = [
     "CONFIGS", "DEFAULT_RATIOS", "SPLITS", "BuildReport", "PublishPlan", "build", "dataset_features",
-    "document_from_row", "documents_from_dataset", "iob2_names", "parse_ratios", "plan", "publish", "split_of",
+    "document_from_row", "documents_from_dataset", "parse_ratios", "plan", "publish", "split_of",
 ]

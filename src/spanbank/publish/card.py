@@ -12,12 +12,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from datasets import DatasetInfo, Features, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from .. import release
+from .. import release, yamlio
 from ..errors import PublishError
 from ..model import LabelSchema
 from ..store import Corpus
@@ -135,8 +134,7 @@ def set_repo_id(folder: Path, repo_id: str, version: str | None = None) -> bool:
 
 def _yaml(data: DatasetCardData) -> str:
     """``data.to_yaml()``, through libyaml when PyYAML has it (the same text, several times faster)."""
-    dumper = getattr(yaml, "CDumper", yaml.Dumper)
-    return yaml.dump(data.to_dict(), Dumper=dumper, sort_keys=False, allow_unicode=True).strip()
+    return yamlio.dump(data.to_dict()).strip()
 
 
 def read_build_info(folder: Path) -> dict[str, Any]:

@@ -3,13 +3,14 @@
 ClassLabel names follow the schema's append-only order, so a label id never changes meaning
 between releases: entity types, event types, argument roles (first appearance over the event
 types), attribution labels.  Tag sets are built as tables, conll2003 style: ``O`` then ``B-X``,
-``I-X`` for every label X in schema order.
+``I-X`` for every label X in schema order (:func:`spanbank.iob2.tag_names`, the one IOB2 encoder's names).
 """
 
 from __future__ import annotations
 
 from datasets import ClassLabel, Features, List, Value
 
+from ..iob2 import tag_names
 from ..model import LabelSchema
 
 CONFIGS = ("documents", "ner", "events", "attribution")
@@ -28,14 +29,6 @@ PROVENANCE = {"agent": Value("string"), "kind": Value("string"), "time": Value("
 def files_of(config: str) -> str:
     """The config whose parquet files hold ``config``'s rows (itself, or the config it is a view of)."""
     return VIEWS.get(config, config)
-
-
-def iob2_names(labels: list[str]) -> list[str]:
-    """``O``, then ``B-X``, ``I-X`` per label in order (conll2003's ``ner_tags`` layout)."""
-    names = ["O"]
-    for label in labels:
-        names += [f"B-{label}", f"I-{label}"]
-    return names
 
 
 def _span(label: ClassLabel | None = None) -> dict:
@@ -60,7 +53,7 @@ def dataset_features(schema: LabelSchema) -> dict[str, Features]:
     sentence_base = {"id": Value("string"), "doc_id": Value("string"), "sentence": Value("int32"), **OFFSETS,
                      "tokens": List(Value("string")), "offsets": List(OFFSETS)}
     token_ref = {"start_token": Value("int32"), "end_token": Value("int32")}
-    ner_tags = List(ClassLabel(names=iob2_names(schema.entity_names())))
+    ner_tags = List(ClassLabel(names=tag_names(schema.entity_names())))
     return {
         "documents": Features({
             "id": Value("string"), "date": Value("string"), "title": Value("string"), "url": Value("string"),
@@ -71,7 +64,7 @@ def dataset_features(schema: LabelSchema) -> dict[str, Features]:
         }),
         "ner": Features({**sentence_base, "ner_tags": ner_tags}),
         "events": Features({
-            **sentence_base, "trigger_tags": List(ClassLabel(names=iob2_names(schema.event_names()))),
+            **sentence_base, "trigger_tags": List(ClassLabel(names=tag_names(schema.event_names()))),
             "ner_tags": ner_tags,
             "events": List({"id": Value("string"), "type": event,
                             "trigger": {**OFFSETS, "text": Value("string"), **token_ref},

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlio
 from ..errors import PublishError
 from ..model import LabelSchema
 from ..resources import data_path
@@ -95,14 +94,13 @@ def read_config(corpus: Corpus, path: str | Path | None = None) -> tuple[dict[st
     if path is None and not where.exists():
         return {}, ""
     try:
-        data = yaml.safe_load(where.read_text(encoding="utf-8"))
+        data = yamlio.load(where.read_text(encoding="utf-8"))
     except OSError as exc:
         raise _fail(f"cannot read the dataset configuration: {exc.strerror or exc}", str(where),
                     hint="give an existing YAML file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PublishError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", path=str(where),
-                           line=mark.line + 1 if mark else None, hint="fix the YAML syntax") from None
+    except yamlio.YAMLError as exc:
+        problem, line = yamlio.problem(exc)
+        raise PublishError(f"invalid YAML: {problem}", path=str(where), line=line, hint="fix the YAML syntax") from None
     if data is None:
         return {}, str(where)
     if not isinstance(data, dict):

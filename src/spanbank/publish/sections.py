@@ -10,10 +10,11 @@ from typing import Any, Iterator
 
 from datasets import Features
 
+from ..iob2 import tag_names
 from ..model import LabelSchema
 from ..schema import OFFSET_CONVENTION
 from .examples import EXCERPT_ITEMS, MAX_STRING, render_json
-from .features import CONFIGS, SPLITS, VIEWS, iob2_names
+from .features import CONFIGS, SPLITS, VIEWS
 from .fields import data_fields
 from .project import GUIDELINES, NOTICE, PROJECT, SCHEMA, DatasetConfig
 
@@ -236,7 +237,7 @@ def _labels(schema: LabelSchema) -> Iterator[str]:
     yield "### Entity types (`entities.label`; `ner_tags` are `O` then `B-X`, `I-X` per type in this order)"
     yield ""
     yield from _label_rows(schema.entity_names(), {lab.name: lab.definition for lab in schema.entity_types})
-    yield f"`ner_tags` names: {', '.join(iob2_names(schema.entity_names()))}."
+    yield f"`ner_tags` names: {', '.join(tag_names(schema.entity_names()))}."
     yield ""
     yield "### Event types (`events.type`; `trigger_tags` are `O` then `B-X`, `I-X` per type in this order)"
     yield ""

@@ -5,7 +5,7 @@ Rows are the documents' sentences, each with its tokens (the text sliced at the 
 and offsets.  Tags are computed once per block over all tokens: spans are sorted by (document,
 start, longest first) and placed greedily; a span overlapping an already tagged token cannot be
 expressed in IOB2 and is skipped (counted as a conflict).  A sentence starting inside a span
-restarts it with ``B-``: the IOB2 rule of :mod:`spanbank.iob2` (ids in the order of :func:`~.features.iob2_names`).
+restarts it with ``B-``: the IOB2 rule of :mod:`spanbank.iob2` (ids in the order of :func:`spanbank.iob2.tag_names`).
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ from .. import release
 from ..errors import PublishError
 from ..model import LabelSchema
 from ..store import Corpus
-from ..validate import refusal, validate
+from ..checks import refusal
+from ..validate import validate
 from .card import CARD, check_no_secrets, read_build_info, set_repo_id
 from .project import PROJECT
 

@@ -1,7 +1,8 @@
 """Which schema file to use, and reading it as YAML whose mappings and sequences know their lines.
 
 Every problem the checker reports names the file and the YAML line, so the parsed mappings and
-sequences carry the line of each key and item (:func:`line_of`).
+sequences carry the line of each key and item (:func:`spanbank.yamlio.load` with ``lines``;
+:func:`line_of`).
 """
 
 from __future__ import annotations
@@ -10,61 +11,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlio
 from ..errors import SchemaError
 from ..resources import data_path
 
 SCHEMA_ENV = "SPANBANK_SCHEMA"
 SCHEMA_FILE = Path("schema") / "spanbank.yaml"
 DEFAULT_SCHEMA = data_path(*SCHEMA_FILE.parts)  # the schema spanbank ships (in a checkout: the repository's)
-
-
-# --- reading YAML with line numbers ------------------------------------------------------------
-
-
-class _Map(dict):
-    """A YAML mapping that remembers the line of each key (1-based) and any repeated keys."""
-
-    line: int | None = None
-    lines: dict
-    repeated: list
-
-
-class _Seq(list):
-    """A YAML sequence that remembers the line of each item (1-based)."""
-
-    line: int | None = None
-    lines: list
-
-
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader whose mappings and sequences carry line numbers."""
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    out = _Map()
-    out.line, out.lines, out.repeated = node.start_mark.line + 1, {}, []
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool, type(None))):
-            raise yaml.constructor.ConstructorError(None, None, f"unhashable key {key!r}", key_node.start_mark)
-        if key in out:
-            out.repeated.append((key, key_node.start_mark.line + 1))
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.lines[key] = key_node.start_mark.line + 1
-    return out
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
-    out = _Seq(loader.construct_object(item, deep=True) for item in node.value)
-    out.line, out.lines = node.start_mark.line + 1, [item.start_mark.line + 1 for item in node.value]
-    return out
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
 
 def display(path: str | Path) -> str:
@@ -99,11 +52,10 @@ def read_yaml(path: Path) -> Any:
         raise SchemaError(f"cannot read schema: {exc.strerror or exc}", path=shown,
                           hint=f"pass the schema path or set {SCHEMA_ENV}") from exc
     try:
-        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: safe
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SchemaError(f"invalid YAML: {problem}", path=shown, line=mark.line + 1 if mark else None) from exc
+        return yamlio.load(text, lines=True)
+    except yamlio.YAMLError as exc:
+        problem, line = yamlio.problem(exc)
+        raise SchemaError(f"invalid YAML: {problem}", path=shown, line=line) from exc
 
 
 def line_of(container: Any, key: Any) -> int | None:

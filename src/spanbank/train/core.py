@@ -55,21 +55,20 @@ class TrainResult:
         return {"out": str(self.out), "written": self.written, "better": self.better, **self.meta}
 
 
-def train(corpus: Corpus, layers: Sequence[str], out: str | Path, *, base: str | None = None, seed: int = 0,
-          force: bool = False, partial_gold: bool = False, epochs: int | None = None, dev_ratio: float = DEV_RATIO,
-          schema: LabelSchema | None = None, progress: Progress | None = None,
+def train(corpus: Corpus, layers: Sequence[str], out: str | Path, *, schema: LabelSchema, base: str | None = None,
+          seed: int = 0, force: bool = False, partial_gold: bool = False, epochs: int | None = None,
+          dev_ratio: float = DEV_RATIO, progress: Progress | None = None,
           current: str | Path | None = None) -> TrainResult:
     """Train, gate and (when better, or ``force``) write a trained pre-annotator folder at ``out``.
 
+    ``schema``: the label schema the caller resolved (the CLI's ``--schema``); the stage loads none.
     ``current``: the trained pre-annotator folder in use, which the new one must beat (default: the
     registry's rule-based pre-annotators on the base model).
     """
     from .. import nlp
-    from ..schema import load_schema
     from .fit import Settings
 
     layers = tuple(lay for lay in LAYERS if lay in layers)
-    schema = schema or load_schema()
     out = Path(out)
     if out.exists() and not force:
         raise TrainError("output folder already exists", path=str(out), hint="pick another --out, or pass --force to replace it")
@@ -99,7 +98,7 @@ def _train_into(tmp: Path, corpus: Corpus, data: TrainingData, layers: Sequence[
     meta = build_folder(tmp, corpus, data, layers, schema, settings, progress)
     if progress:
         progress("scoring on dev", 0, 2)
-    meta["gate"] = gate(data.dev, layers, tmp, settings.base, data.train, schema, current)
+    meta["gate"] = gate(data.dev, layers, tmp, settings.base, schema, data.train, current)
     meta["gate_against"] = str(current) if current else "rule-based registry defaults"
     if progress:
         progress("scoring on dev", 2, 2)
@@ -140,16 +139,14 @@ def unannotated_labels(samples: Sequence[Sample], layers: Sequence[str], schema:
     return {label: None for layer in layers for label in schema.span_labels(layer) if label not in seen}
 
 
-def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str, train: Sequence[Sample] = (),
-         schema: LabelSchema | None = None, current_folder: str | Path | None = None) -> dict[str, Any]:
+def gate(dev: Sequence[Sample], layers: Sequence[str], folder: Path, base: str, schema: LabelSchema,
+         train: Sequence[Sample] = (), current_folder: str | Path | None = None) -> dict[str, Any]:
     """Per layer: dev scores (exact and overlap P/R/F1 of every level) of the current and the trained
     pre-annotators, and whether the trained one is better on the headline level's exact F1.  Labels no
     human marked anywhere in ``train`` + ``dev`` are left out of both scores (:func:`unannotated_labels`)."""
     from ..annotate import annotate
     from ..evaluate import evaluate
-    from ..schema import load_schema
 
-    schema = schema or load_schema()
     silent = unannotated_labels(list(train) + list(dev), layers, schema)
     stripped = [s.doc.without_sets() for s in sorted(dev, key=lambda s: s.id)]
     current = list(annotate(stripped, LAYERS, model=base, now="1970-01-01T00:00:00Z", schema=schema) if current_folder is None else

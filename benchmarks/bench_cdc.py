@@ -22,8 +22,8 @@ kind (a byte's gear value shifted left once per following byte, 64-bit, so the h
 and 128 KiB max; our gear table is seeded random numbers, not Xet's own table, so single boundaries
 differ from the Hub's but the statistics are the same).  "changed" is the share of B's parquet bytes
 in chunks whose sha256 is in no chunk of A (any file) - what an upload of B would send.  "files" is
-the share of B's bytes in files whose bytes differ from A's file of the same name - what a
-whole-file upload would send.  Then the same measure on one plain text column, where the pages are
+the share of B's bytes in files whose bytes are in no file of A - what a whole-file (content-addressed)
+upload would send.  Then the same measure on one plain text column, where the pages are
 the only structure (``--text-column`` runs only that).
 """
 
@@ -101,7 +101,7 @@ def parquet_files(folder: Path) -> dict[str, bytes]:
 
 
 def compare(a: Path, b: Path) -> tuple[float, float, int]:
-    """(share of B's bytes in chunks not in A, share of B's bytes in files that differ from A's, B's bytes)."""
+    """(share of B's bytes in chunks not in A, share of B's bytes in files not in A, B's bytes)."""
     old, new = parquet_files(a), parquet_files(b)
     known = {h for data in old.values() for h, _ in chunks(data)}
     total = sum(len(d) for d in new.values())
@@ -111,7 +111,8 @@ def compare(a: Path, b: Path) -> tuple[float, float, int]:
             if h not in known and h not in seen:
                 sent += n
                 seen.add(h)
-    files = sum(len(d) for name, d in new.items() if old.get(name) != d)
+    known_files = {hashlib.sha256(d).digest() for d in old.values()}  # whole-file dedup is by content, not by name
+    files = sum(len(d) for d in new.values() if hashlib.sha256(d).digest() not in known_files)
     return sent / total, files / total, total
 
 
@@ -196,7 +197,7 @@ def main(n: int, sizes: list[tuple[int, int]]) -> None:
         settings = [CDC] + [{"min_chunk_size": lo * 1024, "max_chunk_size": hi * 1024, "norm_level": 0} for lo, hi in sizes]
         for cdc in [*range(len(settings)), False]:
             parquet_mod.CDC_OPTIONS = settings[cdc] if cdc is not False else False  # read by the writer at each shard
-            label = ("plain (before)" if cdc is False else
+            label = ("plain pages (no CDC, no page index)" if cdc is False else
                      f"CDC {settings[cdc]['min_chunk_size'] // 1024}-{settings[cdc]['max_chunk_size'] // 1024} KiB"
                      + (" (spanbank build = datasets' default)" if cdc == 0 else "") + " + page index")
             for name in ("a", *VARIANTS):

@@ -206,3 +206,24 @@ def test_release_after_a_schema_change_alone_is_a_patch_that_validates(seed_corp
     assert result.version == "1.0.1" and f"- schema {schema.version} -> {schema.version} (sha256 {schema.sha256[:12]})" \
         in result.changelog_entry
     assert validate(seed_corpus, schema) == []
+
+
+def test_a_release_that_fails_leaves_documents_stamps_changelog_and_manifest_as_they_were(repo, monkeypatch):
+    """The first_release stamps are committed with the changelog and the manifest, or not at all."""
+    corpus = open_corpus(repo / "corpus")
+    assert run("ingest", SEEDS, "--corpus", corpus.path).exit_code == 0
+    before = {p.name: p.read_bytes() for p in corpus.path.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+    def broken(manifest):
+        raise OSError("disk full while sealing")
+
+    monkeypatch.setattr(release, "manifest_seal", broken)
+    with pytest.raises(OSError, match="disk full"):
+        release.release(corpus, load_schema(), git=False)
+    after = {p.name: p.read_bytes() for p in corpus.path.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert after == before and [d.first_release for d in corpus.documents()] == [None]
+    assert not [p for p in corpus.path.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+    done = release.release(corpus, load_schema(), git=False)
+    assert done.version == "1.0.0" and [d.first_release for d in corpus.documents()] == ["1.0.0"]
+    assert release.unreleased_changes(corpus) == []  # the manifest records the stamped files' hashes

@@ -127,7 +127,6 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
         if version is None:
             return ReleaseResult(None, prev_version, changes)
         date = date or dt.date.today().isoformat()
-        stamp_first_release(corpus, version)
         counts = corpus_counts(corpus.documents(), progress)
         rounds = corpus.rounds()
         entry = changelog_entry(version, date, changes, counts, first=previous is None,
@@ -144,24 +143,34 @@ def release(corpus: Corpus, schema: LabelSchema, bump: str = "auto", name: str |
             "doccano_rounds": len(rounds), "doccano_last_round": rounds[-1] if rounds else None,
             "changelog": [{"version": version, "date": date, "summary": changes.summary_lines() or ["initial release"]}]
             + (previous or {}).get("changelog", []),
-            "files": {**{n: sha256_file(corpus.path / n) for n in (*TRACKED, ROUNDS) if (corpus.path / n).exists()},
-                      CHANGELOG: hashlib.sha256(changelog.encode("utf-8")).hexdigest()},
         }
         manifest.update(extra or {})
-        manifest[SEAL] = manifest_seal(manifest)
-        corpus.write_texts({CHANGELOG: changelog,  # one commit: a killed release leaves both files as they were
-                            MANIFEST: orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"})
+
+        def texts(hashes: dict[str, str]) -> dict[str, str]:
+            """The changelog and the manifest recording ``hashes``, the sha256 of the corpus files they commit with."""
+            manifest["files"] = {**{n: hashes.get(n) or sha256_file(corpus.path / n) for n in (*TRACKED, ROUNDS)
+                                    if n in hashes or (corpus.path / n).exists()},
+                                 CHANGELOG: hashlib.sha256(changelog.encode("utf-8")).hexdigest()}
+            manifest[SEAL] = manifest_seal(manifest)
+            return {CHANGELOG: changelog,
+                    MANIFEST: orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"}
+
+        # one commit: a killed release leaves the documents (their first_release stamps), changelog and manifest as they were
+        if not stamp_first_release(corpus, version, texts=((CHANGELOG, MANIFEST), texts)):
+            corpus.write_texts(texts({}))
     tag = git_commit_and_tag(corpus.path, version) if git else None
     return ReleaseResult(version, prev_version, changes, manifest, tag, entry)
 
 
-def stamp_first_release(corpus: Corpus, version: str) -> int:
+def stamp_first_release(corpus: Corpus, version: str,
+                        texts: tuple[tuple[str, ...], Callable[[dict[str, str]], dict[str, str]]] | None = None) -> int:
     """Record ``version`` as the first release of every document that has none; returns how many were stamped.
 
     The Hugging Face build writes each release's new documents to shards of their own (ordered by this
     field), so the next release leaves the earlier shards' bytes as they were unless their documents changed.
     Documents released before spanbank recorded this get the version of the release that stamps them.
-    Caller holds the corpus lock.
+    ``texts`` are committed with the stamped documents (:meth:`~spanbank.store.Corpus.write`); nothing is
+    written when no document needs a stamp.  Caller holds the corpus lock.
     """
     if all(doc.first_release is not None for doc in corpus.documents()):
         return 0
@@ -175,7 +184,7 @@ def stamp_first_release(corpus: Corpus, version: str) -> int:
                 doc = replace(doc, first_release=version)
             yield doc
 
-    corpus.write(stamp(corpus.documents()))
+    corpus.write(stamp(corpus.documents()), texts=texts)
     return stamped
 
 

@@ -238,15 +238,21 @@ class Corpus:
         finally:
             lock.release()
 
-    def write(self, docs: Iterable[Document], progress: Callable[[int], None] | None = None) -> int:
+    def write(self, docs: Iterable[Document], progress: Callable[[int], None] | None = None,
+              texts: tuple[tuple[str, ...], Callable[[dict[str, str]], dict[str, str]]] | None = None) -> int:
         """Replace the corpus content with ``docs`` (any order, unique ids), atomically.  Returns the count.
 
+        ``texts`` = (names, make): small files of the corpus folder committed in the same transaction,
+        ``make`` receiving the sha256 of the new documents.jsonl and annotations.jsonl by file name and
+        returning each name's text (a release's manifest records the hashes of the files it commits with).
         Caller must hold :meth:`lock` (it guards read-modify-write as a whole).
         """
         self.path.mkdir(parents=True, exist_ok=True)
+        names, make = texts or ((), None)
         with tempfile.TemporaryFile(dir=self.path, prefix=".spill-") as spill:
             index = _spill(docs, spill, progress)
-            with atomic_files([self.documents_path, self.annotations_path]) as (dfh, afh):
+            with atomic_files([self.documents_path, self.annotations_path, *(self.path / n for n in names)]) as handles:
+                dfh, afh, dsum, asum = handles[0], handles[1], hashlib.sha256(), hashlib.sha256()
                 previous = None
                 for doc_id, offset in index:
                     if doc_id == previous:
@@ -256,8 +262,15 @@ class Corpus:
                     spill.seek(offset)
                     doc_line, n_ann = spill.readline(), int(spill.readline())
                     dfh.write(doc_line)
+                    dsum.update(doc_line)
                     for _ in range(n_ann):
-                        afh.write(spill.readline())
+                        line = spill.readline()
+                        afh.write(line)
+                        asum.update(line)
+                if make is not None:
+                    made = make({self.documents_path.name: dsum.hexdigest(), self.annotations_path.name: asum.hexdigest()})
+                    for name, fh in zip(names, handles[2:]):
+                        fh.write(made[name].encode("utf-8"))
         return len(index)
 
     def write_text(self, name: str, text: str) -> None:

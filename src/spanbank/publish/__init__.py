@@ -1,6 +1,6 @@
 """Publish the corpus as a Hugging Face dataset (the only place ``datasets``, ``huggingface_hub`` and ``pyarrow`` enter).
 
-- :mod:`.features`: the four configs' features, derived once from the label schema;
+- :mod:`.features`: the four configs' features, derived once from the label schema (``ner`` is a view of the ``events`` files);
 - :mod:`.read`: the corpus files as Arrow, in aligned blocks of documents (explicit schemas);
 - :mod:`.docs`, :mod:`.layers`, :mod:`.sentences`: one block -> the configs' tables, column by column
   (published layer: gold, else silver), with the vectorized helpers of :mod:`.arrow`;

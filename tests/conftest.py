@@ -18,6 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 
 
+@pytest.fixture(scope="module")
+def schema():
+    """The project's label schema (``schema/``), loaded once per test module."""
+    from spanbank.schema import load_schema
+
+    return load_schema()
+
+
 @pytest.fixture
 def seed_corpus(tmp_path):
     """A fresh corpus holding the ingested seed articles (no annotations)."""
@@ -47,4 +55,4 @@ def two_annotator_corpus(seed_corpus):
     return seed_corpus
 
 
-from doccano_fixture import doccano_server  # noqa: E402,F401
+from doccano_fixture import client, doccano_server  # noqa: E402,F401

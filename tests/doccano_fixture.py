@@ -1,4 +1,5 @@
-"""A real Doccano 1.8.4 server for the whole test session (installed once into .spanbank/doccano)."""
+"""A real Doccano 1.8.4 server for the whole test session (installed once into .spanbank/doccano), and a
+logged-in admin client of it per test."""
 
 from __future__ import annotations
 
@@ -47,3 +48,9 @@ def doccano_server(tmp_path_factory):
         yield DoccanoServer(state, info.username, info.password_file)
     finally:
         server.stop(state)
+
+
+@pytest.fixture
+def client(doccano_server):
+    with doccano_server.client() as c:
+        yield c

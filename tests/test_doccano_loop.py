@@ -8,12 +8,12 @@ from dataclasses import replace
 import orjson
 from click.testing import CliRunner
 
+from doccano_helpers import MACHINE, annotator, generated_docs, make_corpus, new_project, pull_now, span
 from spanbank.cli import main
 from spanbank.confidence import document_confidence, score_detail
 from spanbank.doccano import push as pushing
 from spanbank.formats import doccano as fmt
-from spanbank.model import AnnotationSet, Argument, Attribution, Document, Event, Span, document_id
-from test_doccano import MACHINE, annotator, client, generated_docs, make_corpus, new_project, pull_now, schema, span  # noqa: F401  (fixtures)
+from spanbank.model import AnnotationSet, Argument, Attribution, Document, Event, document_id
 
 
 def server_labels(client, project, example_id) -> bytes:

@@ -115,6 +115,20 @@ class Corpus:
                               path=str(self.annotations_path), line=line, hint="run `spanbank validate` for the full list")
         return merge_join(jsonl.read(self.documents_path), jsonl.read(self.annotations_path), orphan)
 
+    def misplaced(self, found: CorpusError) -> CorpusError:
+        """The first problem of the join in file order (an annotation without its document or out of order, a
+        bad line), named at its file:line by :meth:`grouped_records`, else ``found``.
+
+        For a reader of blocks that has found a problem: a block cut by bisection from lines out of order
+        may hold a good record in place of the bad one, so the whole join is scanned (on this error path only).
+        """
+        try:
+            for _ in self.grouped_records():
+                pass
+        except CorpusError as exc:
+            return exc
+        return found
+
     def documents(self) -> Iterator[Document]:
         """Every document with its annotation sets, in id order, one at a time."""
         for (line, rec), group in self.grouped_records():
@@ -150,31 +164,48 @@ class Corpus:
         return tuple(out)
 
     def blocks(self, size: int) -> Iterator["Block"]:
-        """The corpus cut into blocks of ``size`` documents, as byte ranges of both files (one streaming pass).
+        """The corpus cut into blocks of ``size`` documents, as byte ranges of both files (:meth:`aligned`).
 
-        A block is read back with :meth:`read_block`, by any process that sees the files (an engine
-        that spreads documents over workers ships blocks, not documents).  Valid while the caller
-        holds :meth:`lock` (every write renames new files into place).
+        A block is read back with :meth:`Block.documents`, by any process that sees the files (an
+        engine that spreads documents over workers ships blocks, not documents).  Valid while the
+        caller holds :meth:`lock` (every write renames new files into place).
         """
-        ann = _offsets(self.annotations_path)
-        pending = next(ann, None)
-        doc_start = ann_start = n = 0
-        doc_pos = ann_pos = 0
-        for start, end, rec in _offsets(self.documents_path):
-            if n == 0:
-                doc_start, ann_start = start, ann_pos
-            while pending is not None and pending[2].get("doc") == rec.get("id"):
-                ann_pos = pending[1]
-                pending = next(ann, None)
-            doc_pos, n = end, n + 1
-            if n == size:
-                yield Block(str(self.path), doc_start, doc_pos, ann_start, ann_pos, n)
-                n = 0
-        if n:
-            yield Block(str(self.path), doc_start, doc_pos, ann_start, ann_pos, n)
-        if pending is not None:
-            raise CorpusError(f"annotation for document {pending[2].get('doc')!r} has no document, or is out of order",
-                              path=str(self.annotations_path), hint="run `spanbank validate` for the full list")
+        return (block for block, _, _ in self.aligned(docs=size))
+
+    def aligned(self, *, docs: int | None = None,
+                max_bytes: int | None = None) -> Iterator[tuple["Block", memoryview, memoryview]]:
+        """THE cut of both files into aligned blocks: each :class:`Block` with its bytes of both files (read-only views).
+
+        A block is ``docs`` documents, or whole lines of about ``max_bytes`` bytes of documents.jsonl
+        (a longer line is a block of its own; ``Block.count`` is then None: the parser counts), with the run of annotation lines whose ``doc`` is at
+        most the block's last document id (both files are sorted by document id, so the run is found
+        by bisection: only a few lines per block are parsed here).  Memory: a block of each file.
+        The records are checked by whoever parses a block (an annotation that lands in a block
+        without its document is an orphan, or out of order); annotations after the last document
+        are reported here, at their file:line.
+        """
+        if (docs is None) == (max_bytes is None) or (docs or max_bytes or 0) < 1:
+            raise ValueError("aligned() takes docs >= 1 or max_bytes >= 1")
+        try:
+            yield from self._aligned(docs, max_bytes)
+        except CorpusError as exc:
+            raise self.misplaced(exc) from None
+
+    def _aligned(self, docs: int | None, max_bytes: int | None) -> Iterator[tuple["Block", memoryview, memoryview]]:
+        read_size = max_bytes or 1 << 20
+        with _Lines(self.documents_path, read_size) as doc_lines, _Lines(self.annotations_path, read_size) as ann_lines:
+            while True:
+                cut, n = doc_lines.cut_docs(docs) if docs else (doc_lines.cut_bytes(max_bytes or 0), None)
+                if cut == doc_lines.pos:
+                    break
+                last = doc_lines.last_key(cut, "id") if n != 0 else None
+                doc_start, doc_bytes = doc_lines.take(cut)
+                if last is None:  # only blank lines
+                    continue
+                ann_start, ann_bytes = ann_lines.take(ann_lines.cut_upto(last))
+                yield (Block(str(self.path), doc_start, doc_start + len(doc_bytes), ann_start,
+                             ann_start + len(ann_bytes), n), doc_bytes, ann_bytes)
+            ann_lines.no_more()
 
     def ids(self) -> Iterator[str]:
         for _, rec in jsonl.read(self.documents_path):
@@ -273,60 +304,226 @@ class Corpus:
 
 @dataclass(frozen=True)
 class Block:
-    """``count`` consecutive documents of the corpus at ``path``: byte ranges ``[start, end)`` of both files."""
+    """``count`` consecutive documents of the corpus at ``path``: byte ranges ``[start, end)`` of both files.
+
+    ``count`` is None for a block cut by bytes (:meth:`Corpus.aligned` does not count lines then).
+    """
 
     path: str
     doc_start: int
     doc_end: int
     ann_start: int
     ann_end: int
-    count: int
+    count: int | None
 
     def documents(self) -> Iterator[Document]:
-        """The block's documents with their annotation sets, in id order (reads only the block's bytes)."""
+        """The block's documents with their annotation sets, in id order (reads only the block's bytes).
+
+        The records are joined by :func:`merge_join`, so a problem is reported as :meth:`Corpus.documents`
+        reports it, at its file:line.
+        """
         corpus = Corpus(Path(self.path))
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for rec in _read_range(corpus.annotations_path, self.ann_start, self.ann_end):
-            groups.setdefault(rec.get("doc"), []).append(rec)
-        for rec in _read_range(corpus.documents_path, self.doc_start, self.doc_end):
+        ann_path = corpus.annotations_path
+
+        def orphan(offset: int, rec: dict[str, Any]) -> None:
+            raise corpus.misplaced(CorpusError(f"annotation for document {rec.get('doc')!r} has no document, or is out "
+                                               "of order", path=str(ann_path), line=line_at(ann_path, offset),
+                                               hint="run `spanbank validate` for the full list"))
+
+        for (offset, rec), group in merge_join(_records(corpus.documents_path, self.doc_start, self.doc_end),
+                                               _records(ann_path, self.ann_start, self.ann_end), orphan):
             try:
-                yield document_from_records(rec, groups.pop(rec.get("id"), ()))
+                yield document_from_records(rec, (r for _, r in group))
             except (KeyError, TypeError, ValueError) as exc:
-                raise CorpusError(f"document {rec.get('id')!r} cannot be read: {exc}", path=str(corpus.documents_path),
-                                  offset=self.doc_start, hint="run `spanbank validate` for every problem") from None
-        if groups:
-            raise CorpusError(f"annotation for document {next(iter(groups))!r} has no document, or is out of order",
-                              path=str(corpus.annotations_path), offset=self.ann_start,
-                              hint="run `spanbank validate` for the full list")
+                path, offset = corpus._culprit(offset, rec, group)
+                raise CorpusError(f"document {rec.get('id')!r} cannot be read: {exc}", path=path,
+                                  line=line_at(Path(path), offset), hint="run `spanbank validate` for every problem") from None
 
 
-def _read_range(path: Path, start: int, end: int) -> Iterator[dict[str, Any]]:
+def _records(path: Path, start: int, end: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(byte offset, record) of every non-blank line in ``[start, end)`` of ``path`` (bad lines raise like :func:`jsonl.read`)."""
     if start == end:
         return
     with path.open("rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
-    for raw in data.splitlines():
+    pos = start
+    for raw in data.split(b"\n"):
+        here, pos = pos, pos + len(raw) + 1
         if raw.strip():
-            rec = orjson.loads(raw)
-            yield rec if isinstance(rec, dict) else {}
+            yield here, _record(raw, path, here)
 
 
-def _offsets(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """(start, end, record) of every non-blank line, as byte offsets (bad lines raise like :func:`jsonl.read`)."""
-    if not path.exists():
-        return
-    pos = 0
+def _record(raw: bytes | bytearray, path: Path, offset: int) -> dict[str, Any]:
+    """One line's record; a line that is not a JSON object raises as :func:`jsonl.read` does (file:line:offset)."""
+    try:
+        rec = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise CorpusError(f"not valid JSON: {exc.msg} (character {exc.pos} of the line)", path=str(path),
+                          line=line_at(path, offset), offset=exc.pos, hint=jsonl.FIX) from None
+    if not isinstance(rec, dict):
+        raise CorpusError(f"record is not a JSON object: {rec!r:.60}", path=str(path), line=line_at(path, offset),
+                          hint=jsonl.FIX)
+    return rec
+
+
+def line_at(path: Path, offset: int) -> int:
+    """The file line (1-based) holding byte ``offset`` of ``path`` (counted only when an error names it)."""
+    line, left = 1, offset
     with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            start, pos = pos, pos + len(raw)
-            if raw.strip():
-                try:
-                    rec = orjson.loads(raw)
-                except orjson.JSONDecodeError as exc:
-                    raise CorpusError(f"not valid JSON: {exc.msg}", path=str(path), line=lineno,
-                                      hint="restore the file from git or fix the line") from None
-                yield start, pos, rec if isinstance(rec, dict) else {}
+        while left > 0 and (data := fh.read(min(left, 1 << 20))):
+            line += data.count(b"\n")
+            left -= len(data)
+    return line
+
+
+_BLANK = frozenset(b" \t\r\n\f\v")
+
+
+class _Lines:
+    """A JSONL file read forward in whole lines through a buffer (about one read ahead, or the longest line).
+
+    ``buf[pos:]`` is the part not handed out yet; the ``cut_*`` methods return buffer indices, and
+    :meth:`take` hands out ``buf[pos:cut]`` as a read-only view (no copy: a read goes into a new
+    buffer, so a view handed out never changes).
+    """
+
+    def __init__(self, path: Path, read_size: int) -> None:
+        self.path = path
+        self.fh: IO[bytes] | None = path.open("rb") if path.exists() else None
+        self.read_size = read_size
+        self.buf = bytearray()
+        self.pos = 0
+        self.base = 0  # file offset of buf[0]
+
+    def __enter__(self) -> "_Lines":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+    def more(self) -> bool:
+        """Read the next piece of the file (after the unread rest, in a new buffer); False at the end."""
+        if self.fh is None:
+            return False
+        rest = len(self.buf) - self.pos
+        new = bytearray(rest + self.read_size)
+        new[:rest] = memoryview(self.buf)[self.pos:]
+        got = self.fh.readinto(memoryview(new)[rest:]) or 0
+        if not got:
+            self.fh.close()
+            self.fh = None
+            return False
+        del new[rest + got:]
+        self.buf, self.base, self.pos = new, self.base + self.pos, 0
+        return True
+
+    def take(self, cut: int) -> tuple[int, memoryview]:
+        """(file offset, view) of ``buf[pos:cut]``, which is then handed out."""
+        start = self.base + self.pos
+        view = memoryview(self.buf).toreadonly()[self.pos:cut]
+        self.pos = cut
+        return start, view
+
+    def line_end(self, rel: int) -> int:
+        """The end, relative to ``pos``, of the line starting ``rel`` bytes after ``pos``, reading on as needed; 0 at the end."""
+        while (nl := self.buf.find(b"\n", self.pos + rel)) < 0:
+            if not self.more():
+                return len(self.buf) - self.pos if self.pos + rel < len(self.buf) else 0
+        return nl + 1 - self.pos
+
+    def cut_docs(self, count: int) -> tuple[int, int]:
+        """(end of the first ``count`` non-blank lines, how many there are: fewer at the end of the file)."""
+        rel = n = 0
+        while n < count and (end := self.line_end(rel)):
+            n += not _blank(self.buf, self.pos + rel, self.pos + end)
+            rel = end
+        return self.pos + rel, n
+
+    def cut_bytes(self, size: int) -> int:
+        """The end of the whole lines within about ``size`` bytes (at least one line; the rest of the file when shorter)."""
+        while len(self.buf) - self.pos < size and self.more():
+            pass
+        if self.fh is None and len(self.buf) - self.pos <= size:
+            return len(self.buf)
+        cut = self.buf.rfind(b"\n", self.pos, self.pos + size) + 1
+        if cut > self.pos:
+            return cut
+        rel = self.line_end(0)  # a line longer than size (may read on, which moves pos)
+        return self.pos + rel
+
+    def _key(self, start: int, end: int, field: str) -> object:
+        return _record(self.buf[start:end], self.path, self.base + start).get(field)
+
+    def last_key(self, cut: int, field: str) -> str | None:
+        """``field`` of the last non-blank line in ``buf[pos:cut]`` (None when there is none)."""
+        end = cut
+        while end > self.pos:
+            start = max(self.buf.rfind(b"\n", self.pos, end - 1) + 1, self.pos)
+            if not _blank(self.buf, start, end):
+                key = self._key(start, end, field)
+                if not isinstance(key, str):
+                    raise CorpusError(f"the record has no {field!r} string: {key!r}", path=str(self.path),
+                                      line=line_at(self.path, self.base + start),
+                                      hint="run `spanbank validate` for every problem")
+                return key
+            end = start
+        return None
+
+    def _doc(self, start: int, end: int) -> str:
+        doc = self._key(start, end, "doc")
+        if not isinstance(doc, str):
+            self._orphan(start, doc)
+        return doc  # type: ignore[return-value]
+
+    def _orphan(self, start: int, doc: object) -> None:
+        raise CorpusError(f"annotation for document {doc!r} has no document, or is out of order", path=str(self.path),
+                          line=line_at(self.path, self.base + start), hint="run `spanbank validate` for the full list")
+
+    def _next_record(self, start: int, end: int) -> tuple[int, int] | None:
+        """(start, end) of the first non-blank line at or after ``start``, before ``end``."""
+        while start < end:
+            nl = self.buf.find(b"\n", start, end)
+            stop = end if nl < 0 else nl + 1
+            if not _blank(self.buf, start, stop):
+                return start, stop
+            start = stop
+        return None
+
+    def cut_upto(self, last: str) -> int:
+        """The end of the annotation lines whose ``doc`` is at most ``last`` (bisection: the lines are sorted by ``doc``)."""
+        while True:  # read on until the buffer holds a record for a later document, or the file ends
+            end = self.buf.rfind(b"\n", self.pos) + 1
+            tail = max(self.buf.rfind(b"\n", self.pos, end - 1) + 1, self.pos)
+            if end > self.pos and not _blank(self.buf, tail, end) and self._doc(tail, end) > last:
+                break
+            if not self.more():
+                end = len(self.buf)
+                break
+        lo, hi = self.pos, end
+        while lo < hi:
+            start = max(self.buf.rfind(b"\n", lo, (lo + hi) // 2) + 1, lo)
+            found = self._next_record(start, hi)
+            if found is None:
+                hi = start
+            elif self._doc(*found) <= last:
+                lo = found[1]
+            else:
+                hi = found[0]
+        return lo
+
+    def no_more(self) -> None:
+        """Annotation lines left after the last document belong to no document: report the first."""
+        rel = 0
+        while end := self.line_end(rel):
+            if not _blank(self.buf, self.pos + rel, self.pos + end):
+                self._orphan(self.pos + rel, self._key(self.pos + rel, self.pos + end, "doc"))
+            rel = end
+
+
+def _blank(buf: bytearray, start: int, end: int) -> bool:
+    return start == end or (buf[start] in _BLANK and not buf[start:end].strip())
 
 
 def _spill(docs: Iterable[Document], spill: IO[bytes], progress: Callable[[int], None] | None) -> list[tuple[str, int]]:

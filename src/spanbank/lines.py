@@ -84,7 +84,7 @@ class Lines:
         if self.fh is None:
             return False
         rest = len(self.buf) - self.pos
-        new = bytearray(rest + self.read_size)
+        new = bytearray(rest + max(self.read_size, rest))  # a long line doubles the read: its copies stay linear
         new[:rest] = memoryview(self.buf)[self.pos:]
         got = self.fh.readinto(memoryview(new)[rest:]) or 0
         if not got:

@@ -488,12 +488,114 @@ def test_block_reader_threads_stop_when_the_consumer_stops_early(corpus):
 
     from spanbank.publish.read import blocks
 
+    def readers():
+        return sorted(t.name.rsplit("_", 1)[0] for t in threading.enumerate() if t.name.startswith("spanbank-read"))
+
     it = blocks(corpus, block_size=1)  # one document per block
     first = next(it)
     assert first.docs.num_rows == 1
-    assert [t.name for t in threading.enumerate()].count("spanbank-read") == 3  # blocks + one parser per file
+    assert readers() == ["spanbank-read", "spanbank-read-annotations", "spanbank-read-documents"]  # blocks + a parser per file
     it.close()
-    assert "spanbank-read" not in [t.name for t in threading.enumerate()]
+    assert readers() == []
+
+
+def aligned_corpus(path: Path):
+    """Documents without annotations (the first, the last, two in a row), one document bigger than the
+    small blocks (with the longest annotation run), annotation runs of 1 to 4 records."""
+    corpus = open_corpus(path)
+    prov = Provenance("spanbank.entities.v1", SILVER, TIME, "machine")
+    docs = []
+    for i in range(12):
+        text = " ".join(["Alice met Bob in Paris."] * (300 if i == 5 else 1 + i % 3))
+        doc = Document(f"d{i:02d}", text)
+        n = 0 if i in (0, 3, 4, 11) else 40 if i == 5 else 1 + i % 4
+        if n:
+            doc = doc.with_set(AnnotationSet(SILVER, tuple(doc.make_span(f"T{k:02d}", 6 * k, 6 * k + 5, "PER", "entities", prov)
+                                                           for k in range(n))))
+        docs.append(doc)
+    licensed(corpus)
+    with corpus.lock():
+        corpus.write(docs)
+    return corpus
+
+
+def test_publish_and_ray_blocks_are_the_one_aligned_cut(tmp_path):
+    """publish/read.py (blocks of bytes) and the Ray engine (blocks of documents) both get their blocks from
+    Corpus.aligned: every cut joins each document with exactly its annotations, wherever the cut falls."""
+    import orjson
+
+    from spanbank.publish.read import blocks
+
+    corpus = aligned_corpus(tmp_path / "corpus")
+    joined = [(rec["id"], [r["id"] for _, r in group]) for (_, rec), group in corpus.grouped_records()]
+    doc_bytes, ann_bytes = corpus.documents_path.read_bytes(), corpus.annotations_path.read_bytes()
+    edges = list(itertools.accumulate(len(line) for line in doc_bytes.splitlines(keepends=True)))
+    huge = max(len(line) for line in doc_bytes.splitlines())
+    assert huge > 4 * sorted(len(line) for line in doc_bytes.splitlines())[-2]
+
+    def check(cuts) -> list[tuple[list[str], list[str]]]:
+        """The cuts tile both files; each holds whole documents with all their annotations and nothing else."""
+        assert [c.doc_start for c, _, _ in cuts] == [0] + [c.doc_end for c, _, _ in cuts][:-1]
+        assert [c.ann_start for c, _, _ in cuts] == [0] + [c.ann_end for c, _, _ in cuts][:-1]
+        assert (cuts[-1][0].doc_end, cuts[-1][0].ann_end) == (len(doc_bytes), len(ann_bytes))
+        got = []
+        for cut, docs, anns in cuts:
+            assert (bytes(docs), bytes(anns)) == (doc_bytes[cut.doc_start:cut.doc_end], ann_bytes[cut.ann_start:cut.ann_end])
+            ids = [orjson.loads(line)["id"] for line in bytes(docs).splitlines()]
+            ann = [(r["doc"], r["id"]) for r in map(orjson.loads, bytes(anns).splitlines())]
+            assert [(i, [a for d, a in ann if d == i]) for i in ids] == [j for j in joined if j[0] in ids]
+            assert {d for d, _ in ann} <= set(ids)
+            got.append((ids, [d for d, _ in ann]))
+        return got
+
+    for size in sorted({1, huge - 1, huge, 1 << 20} | {e + d for e in edges for d in (-1, 0, 1)}):
+        cuts = list(corpus.aligned(max_bytes=size))
+        expected = check(cuts)
+        if size < huge:
+            assert (["d05"], ["d05"] * 40) in expected  # the big document is a block of its own
+        read = list(blocks(corpus, size))  # the publish consumer
+        assert [(b.docs.column("id").to_pylist(), b.ann.column("doc").to_pylist()) for b in read] == expected
+        assert [(b.doc_row, b.ann_row) for b in read] == [
+            (sum(len(i) for i, _ in expected[:k]), sum(len(a) for _, a in expected[:k])) for k in range(len(expected))]
+        if size in edges:  # a cut exactly at a document's end is the same cut by count
+            k = edges.index(size) + 1
+            assert [c for c, _, _ in corpus.aligned(docs=k)][0] == replace(cuts[0][0], count=k)
+    for n in range(1, 6):  # the Ray consumer
+        cuts = list(corpus.aligned(docs=n))
+        expected = check(cuts)
+        assert [len(ids) for ids, _ in expected] == [c.count for c, _, _ in cuts] == [min(n, 12 - i) for i in range(0, 12, n)]
+        assert list(corpus.blocks(n)) == [c for c, _, _ in cuts]
+        assert [d for b in corpus.blocks(n) for d in b.documents()] == list(corpus.documents())
+
+
+def test_block_reader_names_an_annotation_after_the_last_document_at_its_line(tmp_path):
+    from spanbank.errors import CorpusError
+    from spanbank.publish.read import blocks
+
+    corpus = aligned_corpus(tmp_path / "corpus")
+    with corpus.annotations_path.open("ab") as fh:
+        fh.write(b'{"doc":"zz","id":"T1","kind":"span","set":"silver"}\n')
+    line = corpus.annotations_path.read_bytes().count(b"\n")
+    for size in (1, 1 << 20):
+        with pytest.raises(CorpusError, match=rf"annotations.jsonl:{line}: annotation for document 'zz' has no document"):
+            list(blocks(corpus, size))
+
+
+def test_build_names_an_orphan_or_out_of_order_annotation_at_its_line(tmp_path, schema):
+    from spanbank.errors import CorpusError
+
+    corpus = aligned_corpus(tmp_path / "corpus")
+    lines = corpus.annotations_path.read_bytes().splitlines(keepends=True)
+    first_d06 = next(i for i, line in enumerate(lines) if b'"doc":"d06"' in line)
+    orphan = lines[:first_d06] + [b'{"doc":"d055","id":"T1","kind":"span","set":"silver"}\n'] + lines[first_d06:]
+    moved = list(lines)
+    moved.insert(max(i for i, line in enumerate(lines) if b'"doc":"d09"' in line), moved.pop(first_d06))  # d06 after d09
+    for body, line, doc in ((orphan, first_d06 + 1, "d055"), (moved, moved.index(lines[first_d06]) + 1, "d06")):
+        corpus.annotations_path.write_bytes(b"".join(body))
+        for block in (1, 8 << 20):
+            with pytest.raises(CorpusError, match=rf"annotations.jsonl:{line}: annotation for document '{doc}' has no "
+                                                  "document, or is out of order"):
+                publish.build(corpus, schema, tmp_path / f"hf-{doc}-{block}", block_size=block)
 
 
 def _pyarrow_tokens(chunk: bytes):

@@ -67,6 +67,56 @@ def test_blocks_read_back_every_document_once(tmp_path_factory, docs, size):
     assert [d for b in blocks for d in b.documents()] == list(corpus.documents())
 
 
+def lettered_corpus(path, n=8):
+    """Documents d00.. with 0 to 3 silver spans each (d00 and every fourth have none)."""
+    corpus = open_corpus(path)
+    docs = []
+    for i in range(n):
+        doc = Document(f"d{i:02d}", "Alice met Bob. " * (1 + i % 3))
+        spans = tuple(doc.make_span(f"s{k}", 0, 5, "PER", "entities", PROV) for k in range(i % 4))
+        docs.append(doc.with_set(AnnotationSet("silver", spans)) if spans else doc)
+    with corpus.lock():
+        corpus.write(docs)
+    return corpus
+
+
+def ann_lines(corpus):
+    return corpus.annotations_path.read_bytes().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("size", [1, 3, 100])
+def test_blocks_name_an_orphan_or_out_of_order_annotation_at_its_line(tmp_path, size):
+    """The Ray engine's blocks report a misplaced annotation as Corpus.documents does: the first, at its file:line."""
+    corpus = lettered_corpus(tmp_path / "c")
+    lines = ann_lines(corpus)
+    d05 = next(i for i, line in enumerate(lines) if b'"doc":"d05"' in line)
+    orphan = b'{"doc":"d045","id":"x","kind":"span","set":"silver"}\n'
+    moved = list(lines)
+    moved.insert(len(lines) - 2, moved.pop(d05))  # a d05 record among d07's
+    for body, line, doc in ((lines[:d05] + [orphan] + lines[d05:], d05 + 1, "d045"), (lines + [orphan], len(lines) + 1, "d045"),
+                            (moved, len(lines) - 1, "d05"), ([b"\n", orphan] + lines, 2, "d045")):
+        corpus.annotations_path.write_bytes(b"".join(body))
+        want = rf"annotations.jsonl:{line}: annotation for document '{doc}' has no document, or is out of order"
+        with pytest.raises(CorpusError, match=want):
+            list(corpus.documents())
+        with pytest.raises(CorpusError, match=want):
+            [d for b in corpus.blocks(size) for d in b.documents()]
+
+
+def test_blocks_skip_blank_lines_and_name_a_bad_line(tmp_path):
+    corpus = lettered_corpus(tmp_path / "c")
+    want = list(corpus.documents())
+    docs = corpus.documents_path.read_bytes().splitlines(keepends=True)
+    corpus.documents_path.write_bytes(b"\n".join(docs) + b"  \n")
+    corpus.annotations_path.write_bytes(b"\n" + b"\n \n".join(ann_lines(corpus)))
+    for size in (1, 2, 5):
+        assert [b.count for b in corpus.blocks(size)] == [min(size, 8 - i) for i in range(0, 8, size)]
+        assert [d for b in corpus.blocks(size) for d in b.documents()] == want
+    corpus.documents_path.write_bytes(b"".join(docs[:6] + [b"{broken\n"] + docs[6:]))
+    with pytest.raises(CorpusError, match=r"documents.jsonl:7:1: not valid JSON"):
+        [d for b in corpus.blocks(3) for d in b.documents()]
+
+
 def test_write_failure_leaves_corpus_unchanged(seed_corpus):
     before = seed_corpus.documents_path.read_bytes()
 

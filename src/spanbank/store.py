@@ -31,6 +31,7 @@ from filelock import FileLock, Timeout
 from .errors import CorpusError
 from . import jsonl
 from .atomic import JOURNAL, _fsync_dir, atomic_files, atomic_writer  # noqa: F401  (atomic_writer, JOURNAL: callers import them from here)
+from .lines import Lines, line_at, read_range
 from .model import Document
 from .records import (  # noqa: F401  (the codec lives with the declaration; callers import it from here too)
     annotation_records,
@@ -115,6 +116,20 @@ class Corpus:
                               path=str(self.annotations_path), line=line, hint="run `spanbank validate` for the full list")
         return merge_join(jsonl.read(self.documents_path), jsonl.read(self.annotations_path), orphan)
 
+    def misplaced(self, found: CorpusError) -> CorpusError:
+        """The first problem of the join in file order (an annotation without its document or out of order, a
+        bad line), named at its file:line by :meth:`grouped_records`, else ``found``.
+
+        For a reader of blocks that has found a problem: a block cut by bisection from lines out of order
+        may hold a good record in place of the bad one, so the whole join is scanned (on this error path only).
+        """
+        try:
+            for _ in self.grouped_records():
+                pass
+        except CorpusError as exc:
+            return exc
+        return found
+
     def documents(self) -> Iterator[Document]:
         """Every document with its annotation sets, in id order, one at a time."""
         for (line, rec), group in self.grouped_records():
@@ -150,31 +165,48 @@ class Corpus:
         return tuple(out)
 
     def blocks(self, size: int) -> Iterator["Block"]:
-        """The corpus cut into blocks of ``size`` documents, as byte ranges of both files (one streaming pass).
+        """The corpus cut into blocks of ``size`` documents, as byte ranges of both files (:meth:`aligned`).
 
-        A block is read back with :meth:`read_block`, by any process that sees the files (an engine
-        that spreads documents over workers ships blocks, not documents).  Valid while the caller
-        holds :meth:`lock` (every write renames new files into place).
+        A block is read back with :meth:`Block.documents`, by any process that sees the files (an
+        engine that spreads documents over workers ships blocks, not documents).  Valid while the
+        caller holds :meth:`lock` (every write renames new files into place).
         """
-        ann = _offsets(self.annotations_path)
-        pending = next(ann, None)
-        doc_start = ann_start = n = 0
-        doc_pos = ann_pos = 0
-        for start, end, rec in _offsets(self.documents_path):
-            if n == 0:
-                doc_start, ann_start = start, ann_pos
-            while pending is not None and pending[2].get("doc") == rec.get("id"):
-                ann_pos = pending[1]
-                pending = next(ann, None)
-            doc_pos, n = end, n + 1
-            if n == size:
-                yield Block(str(self.path), doc_start, doc_pos, ann_start, ann_pos, n)
-                n = 0
-        if n:
-            yield Block(str(self.path), doc_start, doc_pos, ann_start, ann_pos, n)
-        if pending is not None:
-            raise CorpusError(f"annotation for document {pending[2].get('doc')!r} has no document, or is out of order",
-                              path=str(self.annotations_path), hint="run `spanbank validate` for the full list")
+        return (block for block, _, _ in self.aligned(docs=size))
+
+    def aligned(self, *, docs: int | None = None,
+                max_bytes: int | None = None) -> Iterator[tuple["Block", memoryview, memoryview]]:
+        """THE cut of both files into aligned blocks: each :class:`Block` with its bytes of both files (read-only views).
+
+        A block is ``docs`` documents, or whole lines of about ``max_bytes`` bytes of documents.jsonl
+        (a longer line is a block of its own; ``Block.count`` is then None: the parser counts), with the run of annotation lines whose ``doc`` is at
+        most the block's last document id (both files are sorted by document id, so the run is found
+        by bisection: only a few lines per block are parsed here).  Memory: a block of each file.
+        The records are checked by whoever parses a block (an annotation that lands in a block
+        without its document is an orphan, or out of order); annotations after the last document
+        are reported here, at their file:line.
+        """
+        if (docs is None) == (max_bytes is None) or (docs or max_bytes or 0) < 1:
+            raise ValueError("aligned() takes docs >= 1 or max_bytes >= 1")
+        try:
+            yield from self._aligned(docs, max_bytes)
+        except CorpusError as exc:
+            raise self.misplaced(exc) from None
+
+    def _aligned(self, docs: int | None, max_bytes: int | None) -> Iterator[tuple["Block", memoryview, memoryview]]:
+        read_size = max_bytes or 1 << 20
+        with Lines(self.documents_path, read_size) as doc_lines, Lines(self.annotations_path, read_size) as ann_lines:
+            while True:
+                cut, n = doc_lines.cut_docs(docs) if docs else (doc_lines.cut_bytes(max_bytes or 0), None)
+                if cut == doc_lines.pos:
+                    break
+                last = doc_lines.last_key(cut, "id") if n != 0 else None
+                doc_start, doc_bytes = doc_lines.take(cut)
+                if last is None:  # only blank lines
+                    continue
+                ann_start, ann_bytes = ann_lines.take(ann_lines.cut_upto(last))
+                yield (Block(str(self.path), doc_start, doc_start + len(doc_bytes), ann_start,
+                             ann_start + len(ann_bytes), n), doc_bytes, ann_bytes)
+            ann_lines.no_more()
 
     def ids(self) -> Iterator[str]:
         for _, rec in jsonl.read(self.documents_path):
@@ -286,60 +318,40 @@ class Corpus:
 
 @dataclass(frozen=True)
 class Block:
-    """``count`` consecutive documents of the corpus at ``path``: byte ranges ``[start, end)`` of both files."""
+    """``count`` consecutive documents of the corpus at ``path``: byte ranges ``[start, end)`` of both files.
+
+    ``count`` is None for a block cut by bytes (:meth:`Corpus.aligned` does not count lines then).
+    """
 
     path: str
     doc_start: int
     doc_end: int
     ann_start: int
     ann_end: int
-    count: int
+    count: int | None
 
     def documents(self) -> Iterator[Document]:
-        """The block's documents with their annotation sets, in id order (reads only the block's bytes)."""
+        """The block's documents with their annotation sets, in id order (reads only the block's bytes).
+
+        The records are joined by :func:`merge_join`, so a problem is reported as :meth:`Corpus.documents`
+        reports it, at its file:line.
+        """
         corpus = Corpus(Path(self.path))
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for rec in _read_range(corpus.annotations_path, self.ann_start, self.ann_end):
-            groups.setdefault(rec.get("doc"), []).append(rec)
-        for rec in _read_range(corpus.documents_path, self.doc_start, self.doc_end):
+        ann_path = corpus.annotations_path
+
+        def orphan(offset: int, rec: dict[str, Any]) -> None:
+            raise corpus.misplaced(CorpusError(f"annotation for document {rec.get('doc')!r} has no document, or is out "
+                                               "of order", path=str(ann_path), line=line_at(ann_path, offset),
+                                               hint="run `spanbank validate` for the full list"))
+
+        for (offset, rec), group in merge_join(read_range(corpus.documents_path, self.doc_start, self.doc_end),
+                                               read_range(ann_path, self.ann_start, self.ann_end), orphan):
             try:
-                yield document_from_records(rec, groups.pop(rec.get("id"), ()))
+                yield document_from_records(rec, (r for _, r in group))
             except (KeyError, TypeError, ValueError) as exc:
-                raise CorpusError(f"document {rec.get('id')!r} cannot be read: {exc}", path=str(corpus.documents_path),
-                                  offset=self.doc_start, hint="run `spanbank validate` for every problem") from None
-        if groups:
-            raise CorpusError(f"annotation for document {next(iter(groups))!r} has no document, or is out of order",
-                              path=str(corpus.annotations_path), offset=self.ann_start,
-                              hint="run `spanbank validate` for the full list")
-
-
-def _read_range(path: Path, start: int, end: int) -> Iterator[dict[str, Any]]:
-    if start == end:
-        return
-    with path.open("rb") as fh:
-        fh.seek(start)
-        data = fh.read(end - start)
-    for raw in data.splitlines():
-        if raw.strip():
-            rec = orjson.loads(raw)
-            yield rec if isinstance(rec, dict) else {}
-
-
-def _offsets(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """(start, end, record) of every non-blank line, as byte offsets (bad lines raise like :func:`jsonl.read`)."""
-    if not path.exists():
-        return
-    pos = 0
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            start, pos = pos, pos + len(raw)
-            if raw.strip():
-                try:
-                    rec = orjson.loads(raw)
-                except orjson.JSONDecodeError as exc:
-                    raise CorpusError(f"not valid JSON: {exc.msg}", path=str(path), line=lineno,
-                                      hint="restore the file from git or fix the line") from None
-                yield start, pos, rec if isinstance(rec, dict) else {}
+                path, offset = corpus._culprit(offset, rec, group)
+                raise CorpusError(f"document {rec.get('id')!r} cannot be read: {exc}", path=path,
+                                  line=line_at(Path(path), offset), hint="run `spanbank validate` for every problem") from None
 
 
 def _spill(docs: Iterable[Document], spill: IO[bytes], progress: Callable[[int], None] | None) -> list[tuple[str, int]]:

@@ -1,21 +1,22 @@
 """Read the corpus files as Arrow, in aligned blocks of documents, with bounded memory.
 
-Both files are cut into blocks of whole lines and each block is parsed with ``pyarrow.json``
-(explicit schema, so no type inference: a date stays the string it is), each file on its own
-thread.  ``annotations.jsonl`` is sorted by document id like the documents, so each block of
-documents maps to a contiguous run of annotation records, cut from the second stream.  Records
-are counted, not lines: ``line_of`` turns a record index back into a real file line (blank lines
-skipped) when an error has to name one.
+The files are cut by :meth:`Corpus.aligned` (the one cut of documents and their annotations into
+blocks, whole lines of about ``block_size`` bytes of documents.jsonl) and each block of each file
+is parsed with ``pyarrow.json`` (explicit schema, so no type inference: a date stays the string it
+is), each file on its own thread, so both parse at the same time.
+Records are counted, not lines: ``line_of`` turns a record index back into a real file line (blank
+lines skipped) when an error has to name one.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from contextlib import closing
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, TypeVar
+from typing import Iterator, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -60,16 +61,59 @@ def blocks(corpus: Corpus, block_size: int = DEFAULT_BLOCK) -> Iterator[Block]:
 
 
 def _blocks(corpus: Corpus, block_size: int) -> Iterator[Block]:
-    """Both files parsed on their own threads (each parse is single-threaded), cut into aligned blocks here."""
-    with closing(_Annotations(corpus.annotations_path, block_size)) as annotations, \
-            closing(_prefetched(_batches(corpus.documents_path, DOCUMENTS, block_size))) as batches:
-        doc_row = 0
-        for docs in batches:
-            if docs.num_rows:
-                ann, ann_row = annotations.upto(docs.column("id")[-1].as_py())
-                yield Block(docs, ann, doc_row, ann_row)
-                doc_row += docs.num_rows
-        annotations.check_done()
+    """The parsed cuts, their annotations checked to be in order and after the previous block's documents."""
+    doc_row = ann_row = 0
+    after = None  # the previous block's last document id
+    for docs, ann in _parsed(corpus, block_size):
+        if docs.num_rows:
+            last = docs.column("id")[-1].as_py()
+            bad = _misplaced(ann.column("doc"), after, last)
+            if bad is not None:
+                raise corpus.misplaced(CorpusError(
+                    f"annotation for document {ann.column('doc')[bad].as_py()!r} has no document, or is out of order",
+                    path=str(corpus.annotations_path), line=line_of(corpus.annotations_path, ann_row + bad),
+                    hint="run `spanbank validate` for the full list"))
+            yield Block(docs, ann, doc_row, ann_row)
+            doc_row += docs.num_rows
+            ann_row += ann.num_rows
+            after = last
+
+
+def _misplaced(doc: pa.Array, after: str | None, last: str) -> int | None:
+    """The index of the first record of ``doc`` (document ids) not in order or not in ``(after, last]``, or None."""
+    if not len(doc):
+        return None
+    ok = pc.fill_null(pc.less_equal(doc, last), False)
+    if after is not None:
+        ok = pc.and_(ok, pc.fill_null(pc.greater(doc, after), False))
+    if len(doc) > 1:
+        ok = pc.and_(ok, pa.concat_arrays([pa.array([True]), pc.greater_equal(doc.slice(1), doc.slice(0, len(doc) - 1))]))
+    ok = np.asarray(pc.fill_null(ok, False))
+    return None if ok.all() else int(np.flatnonzero(~ok)[0])
+
+
+def _parsed(corpus: Corpus, block_size: int) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch]]:
+    """Each aligned cut parsed, each file on a thread of its own (each parse is single-threaded), two cuts in flight."""
+    doc_options = paj.ParseOptions(explicit_schema=DOCUMENTS, unexpected_field_behavior="ignore")
+    ann_options = paj.ParseOptions(explicit_schema=ANNOTATIONS, unexpected_field_behavior="ignore")
+    flying: deque[tuple[Future, Future]] = deque()
+    with ThreadPoolExecutor(1, thread_name_prefix="spanbank-read-documents") as doc_thread, \
+            ThreadPoolExecutor(1, thread_name_prefix="spanbank-read-annotations") as ann_thread:
+        try:
+            for _, doc_bytes, ann_bytes in corpus.aligned(max_bytes=block_size):
+                flying.append((doc_thread.submit(_parse_file, doc_bytes, corpus.documents_path, DOCUMENTS, doc_options),
+                               ann_thread.submit(_parse_file, ann_bytes, corpus.annotations_path, ANNOTATIONS,
+                                                 ann_options)))
+                if len(flying) > 1:
+                    docs, ann = flying.popleft()
+                    yield docs.result(), ann.result()
+            while flying:
+                docs, ann = flying.popleft()
+                yield docs.result(), ann.result()
+        finally:
+            for jobs in flying:
+                for job in jobs:
+                    job.cancel()
 
 
 def _prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -126,30 +170,23 @@ def line_of(path: Path, row: int) -> int:
     return seen + 2
 
 
-def _batches(path: Path, schema: pa.Schema, block_size: int) -> Iterator[pa.RecordBatch]:
-    """Record batches of a JSONL file, ``block_size`` bytes (whole lines) at a time.
-
-    The file is cut into blocks here and each is parsed with ``read_json`` as one piece (one
-    thread, one chunk: no copy to combine pyarrow's 1 MB parse blocks; the two corpus files are
-    parsed in parallel instead): ``open_json`` would read the whole file ahead of a slower
-    consumer.  A line pyarrow cannot read is reported at its own file line.
-    """
-    if not path.exists():
-        return
-    options = paj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    with path.open("rb") as fh:
-        for chunk in _whole_lines(fh, block_size):
-            try:
-                yield _parse(chunk, schema, options)
-            except pa.ArrowInvalid as exc:
-                for _ in jsonl.read(path):  # raises CorpusError naming file:line when a line is not a JSON object
-                    pass
-                raise PublishError(f"a record does not fit the corpus format ({exc})", path=str(path),
-                                   hint="run `spanbank validate` for every problem") from None
+def _parse_file(chunk: bytes | memoryview, path: Path, schema: pa.Schema, options: paj.ParseOptions) -> pa.RecordBatch:
+    """:func:`_parse`; a line pyarrow cannot read is reported at its own file line."""
+    try:
+        return _parse(chunk, schema, options)
+    except pa.ArrowInvalid as exc:
+        for _ in jsonl.read(path):  # raises CorpusError naming file:line when a line is not a JSON object
+            pass
+        raise PublishError(f"a record does not fit the corpus format ({exc})", path=str(path),
+                           hint="run `spanbank validate` for every problem") from None
 
 
-def _parse(chunk: bytes, schema: pa.Schema, options: paj.ParseOptions) -> pa.RecordBatch:
+def _parse(chunk: bytes | memoryview, schema: pa.Schema, options: paj.ParseOptions) -> pa.RecordBatch:
     """One block of lines as one record batch; documents' ``tokens`` through the fast path when it applies."""
+    if not len(chunk):
+        return pa.RecordBatch.from_pylist([], schema)
+    if schema is DOCUMENTS and not isinstance(chunk, bytes):
+        chunk = chunk.tobytes()  # the tokens fast path works on bytes
     fast = split_tokens(chunk, schema.field("tokens").type) if schema is DOCUMENTS else None
     table = paj.read_json(pa.BufferReader(fast[0] if fast else chunk), parse_options=options,
                           read_options=paj.ReadOptions(use_threads=False, block_size=len(chunk) + 1))
@@ -158,67 +195,3 @@ def _parse(chunk: bytes, schema: pa.Schema, options: paj.ParseOptions) -> pa.Rec
         i = schema.get_field_index("tokens")
         batch = pa.RecordBatch.from_arrays([fast[1] if j == i else c for j, c in enumerate(batch.columns)], schema=schema)
     return batch
-
-
-def _whole_lines(fh: BinaryIO, block_size: int) -> Iterator[bytes]:
-    """Blocks of about ``block_size`` bytes ending at a line end (a longer line is one block); blank blocks skipped."""
-    tail = b""
-    while True:
-        data = fh.read(block_size)
-        buffer = tail + data
-        cut = len(buffer) if not data else buffer.rfind(b"\n") + 1
-        if cut:
-            block, tail = buffer[:cut], buffer[cut:]
-            if not block.isspace():
-                yield block
-        else:
-            tail = buffer
-        if not data:
-            return
-
-
-class _Annotations:
-    """The annotation stream, cut at document ids (both files are sorted by document id)."""
-
-    def __init__(self, path: Path, block_size: int) -> None:
-        self.path = path
-        self.batches = _prefetched(_batches(path, ANNOTATIONS, block_size))
-        self.pending: list[pa.RecordBatch] = []
-        self.row = 0
-        self.done = False
-
-    def upto(self, last_id: str) -> tuple[pa.RecordBatch, int]:
-        """Every pending record whose document id is <= ``last_id``, and the record index of the first."""
-        while not self.done and (not self.pending or self.pending[-1].column("doc")[-1].as_py() <= last_id):
-            batch = next(self.batches, None)
-            if batch is None:
-                self.done = True
-            elif batch.num_rows:
-                self.pending.append(batch)
-        merged = pa.concat_batches(self.pending) if self.pending else pa.RecordBatch.from_pylist([], ANNOTATIONS)
-        inside = np.asarray(pc.fill_null(pc.less_equal(merged.column("doc"), last_id), True))
-        k = int(inside.sum())
-        if not inside[:k].all():  # a record for an earlier document after one for a later document
-            after = int(np.flatnonzero(~inside)[0])
-            self.fail(merged, after + int(np.flatnonzero(inside[after:])[0]))
-        first = self.row
-        self.row += k
-        self.pending = [merged.slice(k)] if k < merged.num_rows else []
-        return merged.slice(0, k), first
-
-    def close(self) -> None:
-        self.batches.close()  # stops the parsing thread
-
-    def check_done(self) -> None:
-        """Records left after the last document belong to no document."""
-        if not self.pending:
-            batch = next(self.batches, None)
-            self.pending = [batch] if batch is not None else []
-        if self.pending:
-            self.fail(self.pending[0], 0)
-
-    def fail(self, batch: pa.RecordBatch, offset: int) -> None:
-        """Report record ``offset`` of ``batch`` (counted from the current position) as orphaned or out of order."""
-        raise CorpusError(f"annotation for document {batch.column('doc')[offset].as_py()!r} has no document, or is "
-                          "out of order", path=str(self.path), line=line_of(self.path, self.row + offset),
-                          hint="run `spanbank validate` for the full list")

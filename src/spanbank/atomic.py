@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -101,3 +102,27 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def recover(folder: Path, names: tuple[str, ...], temp_folders: tuple[str, ...] = ()) -> list[str]:
+    """Finish a commit a killed writer left in ``folder`` (its journal), remove the temp files of ``names`` and the
+    ``temp_folders`` (glob patterns); the caller holds the folder's lock.  Returns what was done, for a note."""
+    done = []
+    journal = folder / JOURNAL
+    if journal.exists():
+        for tmp, name in orjson.loads(journal.read_bytes()):
+            if (folder / tmp).exists():
+                os.replace(folder / tmp, folder / name)
+                done.append(f"finished the interrupted write of {name}")
+        _fsync_dir(folder)
+        journal.unlink()
+    stale_files = [p for name in names for p in folder.glob(f".{name}.*.tmp")] + list(folder.glob(f"{JOURNAL}.*.tmp"))
+    for stale in stale_files:
+        stale.unlink(missing_ok=True)
+        done.append(f"removed {stale.name}")
+    for pattern in temp_folders:
+        for stale in folder.glob(pattern):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+                done.append(f"removed {stale.name}")
+    return done

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from filelock import FileLock, Timeout
 
 from .errors import CorpusError
 from . import jsonl
-from .atomic import JOURNAL, _fsync_dir, atomic_files, atomic_writer  # noqa: F401  (atomic_writer, JOURNAL: callers import them from here)
+from .atomic import JOURNAL, atomic_files, atomic_writer, recover as atomic_recover  # noqa: F401  (atomic_writer, JOURNAL: callers import them from here)
 from .lines import Lines, line_at, read_range
 from .model import Document
 from .records import (  # noqa: F401  (the codec lives with the declaration; callers import it from here too)
@@ -369,28 +368,8 @@ def _spill(docs: Iterable[Document], spill: IO[bytes], progress: Callable[[int],
 
 
 def recover(folder: Path) -> list[str]:
-    """Finish a commit a killed writer left (its journal), remove its temp files; the caller holds the lock.
-
-    Returns what was done, for a note.
-    """
-    done = []
-    journal = folder / JOURNAL
-    if journal.exists():
-        for tmp, name in orjson.loads(journal.read_bytes()):
-            if (folder / tmp).exists():
-                os.replace(folder / tmp, folder / name)
-                done.append(f"finished the interrupted write of {name}")
-        _fsync_dir(folder)
-        journal.unlink()
-    for name in (DOCUMENTS, ANNOTATIONS, MANIFEST, CHANGELOG, ROUNDS, JOURNAL):
-        for stale in folder.glob(f".{name}.*.tmp") if name != JOURNAL else folder.glob(f"{JOURNAL}.*.tmp"):
-            stale.unlink(missing_ok=True)
-            done.append(f"removed {stale.name}")
-    for stale in folder.glob(".import-*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-            done.append(f"removed {stale.name}")
-    return done
+    """:func:`spanbank.atomic.recover` of a corpus folder (its files, and import temp folders); the caller holds the lock."""
+    return atomic_recover(folder, (DOCUMENTS, ANNOTATIONS, MANIFEST, CHANGELOG, ROUNDS), (".import-*",))
 
 
 def manifest_seal(manifest: dict[str, Any]) -> str:

@@ -94,7 +94,7 @@ def run(tmp: Path, state: Path, info, n: int, chunk_size: int) -> None:
         sync_project = setup.require_project(client, "sync")
         load = [os.getloadavg()[0]]
         t_import1, _ = timed(lambda: client.wait_task(client.upload(projects["raw-1"], raw)))
-        t_push, push = timed(lambda: pushing.push(client, sync_project, corpus, state=state, chunk_size=chunk_size))
+        t_push, push = timed(lambda: pushing.push(client, sync_project, corpus, state=state, schema=load_schema(), chunk_size=chunk_size))
         t_import2, _ = timed(lambda: client.wait_task(client.upload(projects["raw-2"], raw)))
         load.append(os.getloadavg()[0])
         t_export1, _ = timed(lambda: client.export(projects["raw-1"], tmp / "raw-1.zip"))

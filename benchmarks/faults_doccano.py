@@ -158,14 +158,14 @@ def kill_worker_mid_push() -> Row:
     with _client(state) as client:
         project = _project(client, "fault-worker")
         try:
-            pushing.push(client, project, corpus, state=state, chunk_size=5, progress=kill, task_timeout=120)
+            pushing.push(client, project, corpus, state=state, schema=load_schema(), chunk_size=5, progress=kill, task_timeout=120)
             outcome = "push finished (not expected)"
             failed = False
         except SyncError as exc:
             outcome, failed = str(exc)[:90], "is not running" in str(exc) and "spanbank doccano up" in str(exc)
         elapsed = time.monotonic() - killed_at[0] if killed_at else float("inf")
         server.ensure_up(state)
-        pushing.push(client, project, corpus, state=state, chunk_size=5, task_timeout=120)
+        pushing.push(client, project, corpus, state=state, schema=load_schema(), chunk_size=5, task_timeout=120)
         once = _once(client, project, docs)
     return Row("kill worker mid-push", f"fails < {BOUND:.0f} s saying what to do; resumed push: each document once",
                f"failed {elapsed:.1f} s after the kill: {outcome}...; resumed: {once}",
@@ -221,7 +221,7 @@ def concurrent_import_during_pull() -> Row:
 
     with _client(state) as client:
         project = _project(client, "fault-import")
-        pushing.push(client, project, corpus, state=state)
+        pushing.push(client, project, corpus, state=state, schema=load_schema())
         example = next(client.examples(project["id"]))
         name, password = f"ann{time.time_ns() % 10**9}", f"pw-{time.time_ns()}"
         client.add_member(project["id"], client.create_user(name, password)["id"])
@@ -261,7 +261,7 @@ def killed_push_resumes() -> Row:
             proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         left = [p.name for p in state.glob(".push-*")]
-        report = pushing.push(client, project, corpus, state=state, chunk_size=100, task_timeout=120)
+        report = pushing.push(client, project, corpus, state=state, schema=load_schema(), chunk_size=100, task_timeout=120)
         once = _once(client, project, docs)
     after = [p.name for p in state.glob(".push-*")]
     return Row("killed push resumes", "each document once; chunk folders removed, journal kept",

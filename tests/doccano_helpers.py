@@ -15,6 +15,7 @@ from spanbank.doccano import merge
 from spanbank.doccano import project as projects
 from spanbank.doccano import pull as pulling
 from spanbank.doccano import push as pushing
+from spanbank.schema import load_schema
 from spanbank.doccano.client import DoccanoClient
 from spanbank.model import AnnotationSet, Argument, Attribution, Document, Event, Provenance, Span, document_id
 from spanbank.store import open_corpus
@@ -67,7 +68,7 @@ def pushed_emoji_doc(client, schema, doccano_server, tmp_path):
     doc = emoji_doc()
     corpus = make_corpus(tmp_path / "c", [doc])
     project = new_project(client, schema)
-    pushing.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
     return doc, corpus, project, next(client.examples(project["id"]))
 
 

@@ -127,7 +127,7 @@ def test_round_trip_random_documents(doccano_server, schema, tmp_path_factory, d
     corpus = make_corpus(tmp / "c", docs)
     with doccano_server.client() as client:
         project = new_project(client, schema, "rt")
-        pushing.push(client, project, corpus, state=doccano_server.state)
+        pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
         stamp = time.time_ns() % 10**8
         with annotator(client, doccano_server, project, f"rt{stamp}") as ann:
             for ex in client.examples(project["id"]):
@@ -155,7 +155,7 @@ def test_split_quotation_round_trips_as_parts_sharing_cue_and_source(client, sch
         Attribution("at1", "c", "s", "p1", MACHINE), Attribution("at1-2", "c", "s", "p2", MACHINE))))
     corpus = make_corpus(tmp_path / "c", [doc])
     project = new_project(client, schema)
-    pushing.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
     (ex,) = client.examples(project["id"])
     links = [r for r in client.relations(project["id"], ex["id"])]
     assert len(links) == 3  # one CUE->SOURCE link, two CUE->CONTENT links

@@ -19,6 +19,7 @@ from doccano_helpers import emoji_doc, generated_docs, make_corpus, new_project,
 from spanbank.cli import main
 from spanbank.doccano import server
 from spanbank.doccano import push as pushing
+from spanbank.schema import load_schema
 from spanbank.doccano.client import DoccanoClient
 from spanbank.errors import SyncError
 from spanbank.formats import doccano as fmt
@@ -47,7 +48,7 @@ def test_push_with_stopped_worker_fails_within_seconds(client, schema, doccano_s
     try:
         started = time.monotonic()
         with pytest.raises(SyncError, match=r"local Doccano task worker( \(pid \d+\))? is not running; imports"):
-            pushing.push(client, project, corpus, state=doccano_server.state)
+            pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
         assert time.monotonic() - started < 20
     finally:
         server.ensure_up(doccano_server.state)

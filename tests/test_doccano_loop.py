@@ -12,6 +12,7 @@ from doccano_helpers import MACHINE, annotator, generated_docs, make_corpus, new
 from spanbank.cli import main
 from spanbank.confidence import document_confidence, score_detail
 from spanbank.doccano import push as pushing
+from spanbank.schema import load_schema
 from spanbank.formats import doccano as fmt
 from spanbank.model import AnnotationSet, Argument, Attribution, Document, Event, document_id
 
@@ -40,7 +41,7 @@ def test_refresh_silver_replaces_untouched_and_never_changes_human_touched(clien
     docs = generated_docs(3, "refresh")
     corpus = make_corpus(tmp_path / "c", docs)
     project, pid = (p := new_project(client, schema)), p["id"]
-    pushing.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
     examples = {ex["meta"]["spanbank_id"]: ex["id"] for ex in client.examples(pid)}
     labelled, confirmed, untouched = (d.id for d in docs)
     types = {t["text"]: t["id"] for t in client.label_types(pid, "span")}
@@ -54,7 +55,7 @@ def test_refresh_silver_replaces_untouched_and_never_changes_human_touched(clien
     before = {d: server_labels(client, project, examples[d]) for d in (labelled, confirmed)}
     with corpus.lock():
         corpus.write(with_koeln(d) for d in corpus.documents())
-    report = pushing.push(client, project, corpus, state=doccano_server.state, refresh_silver=True)
+    report = pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema(), refresh_silver=True)
     assert report.refresh == {"refreshed": [untouched], "human_touched": sorted([labelled, confirmed]), "unchanged": 0}
     assert {d: server_labels(client, project, examples[d]) for d in (labelled, confirmed)} == before
     new = {d.id: fmt.revision(d) for d in corpus.documents()}
@@ -62,7 +63,7 @@ def test_refresh_silver_replaces_untouched_and_never_changes_human_touched(clien
     assert len(client.spans(pid, examples[untouched])) == 4  # Alice, Bob, met, Köln: no duplicate left
     meta = next(ex for ex in client.examples(pid) if ex["id"] == examples[untouched])["meta"]
     assert meta["spanbank_rev"] == new[untouched] and sorted(meta) == sorted(fmt.META_KEYS)
-    again = pushing.push(client, project, corpus, state=doccano_server.state, refresh_silver=True)
+    again = pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema(), refresh_silver=True)
     assert again.refresh == {"refreshed": [], "human_touched": sorted([labelled, confirmed]), "unchanged": 1}
     assert (again.uploaded, again.changed_since_push) == (0, sorted([labelled, confirmed]))
     assert {d: server_labels(client, project, examples[d]) for d in (labelled, confirmed)} == before
@@ -106,7 +107,7 @@ def test_push_order_uncertainty_uploads_least_confident_first(client, schema, do
     docs = [doubtful_doc(f"Alice met Bob in round {i}. Bob left.", doubts) for i, doubts in enumerate((0, 2, 1))]
     corpus = make_corpus(tmp_path / "c", docs)
     project = new_project(client, schema)
-    report = pushing.push(client, project, corpus, state=doccano_server.state, order="uncertainty")
+    report = pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema(), order="uncertainty")
     expected = [docs[1].id, docs[2].id, docs[0].id]
     assert report.order == expected
     listed = [ex["meta"]["spanbank_id"] for ex in client.examples(project["id"])]
@@ -119,7 +120,7 @@ def test_run_loop_twice_second_run_changes_nothing(client, schema, doccano_serve
     docs = generated_docs(4, "loop")
     corpus = make_corpus(tmp_path / "c", docs)
     project, pid = (p := new_project(client, schema)), p["id"]
-    pushing.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
     examples = {ex["meta"]["spanbank_id"]: ex["id"] for ex in client.examples(pid)}
     types = {t["text"]: t["id"] for t in client.label_types(pid, "span")}
     with annotator(client, doccano_server, project, f"looper{time.time_ns() % 10**6}") as ann:
@@ -160,7 +161,7 @@ def test_run_loop_accepts_a_better_model_and_refreshes_only_untouched_examples(c
         corpus.write(sorted([*corpus.documents(), *fresh], key=lambda d: d.id))
     assert CliRunner().invoke(main, ["annotate", "--corpus", str(corpus.path)]).exit_code == 0
     project, pid = (p := new_project(client, schema)), p["id"]
-    pushing.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
     examples = {ex["meta"]["spanbank_id"]: ex["id"] for ex in client.examples(pid)}
     touched, untouched = fresh[0].id, [d.id for d in fresh[1:]]
     with annotator(client, doccano_server, project, f"acc{time.time_ns() % 10**6}") as ann:

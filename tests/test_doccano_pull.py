@@ -29,6 +29,7 @@ from spanbank.cli import main
 from spanbank.doccano import merge
 from spanbank.doccano import pull as pulling
 from spanbank.doccano import push as pushing
+from spanbank.schema import load_schema
 from spanbank.errors import SyncError
 from spanbank.formats import doccano as fmt
 from spanbank.model import AnnotationSet, Provenance, Span
@@ -49,7 +50,7 @@ def test_export_rows_a_bad_line_names_the_member_and_line(tmp_path):
 def test_pull_untouched_examples_cost_no_per_example_calls(client, schema, doccano_server, tmp_path):
     corpus = make_corpus(tmp_path / "c", generated_docs(3, "quiet"))
     project = new_project(client, schema)
-    pushing.push(client, project, corpus, state=doccano_server.state)
+    pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
     before = (tmp_path / "c" / "annotations.jsonl").read_bytes()
     paths: list[str] = []
     client._http.event_hooks["request"] = [lambda request: paths.append(request.url.path)]

@@ -11,6 +11,7 @@ import pytest
 
 from doccano_helpers import MACHINE, emoji_doc, generated_docs, make_corpus, new_project, plain_doc, server_copies, span
 from spanbank.doccano import push as pushing
+from spanbank.schema import load_schema
 from spanbank.doccano.journal import journal_path
 from spanbank.errors import CorpusError, SyncError
 from spanbank.formats import doccano as fmt
@@ -35,7 +36,7 @@ def test_push_seed_corpus_ui_shows_our_span_texts(client, schema, seed_corpus, d
     docs = [annotated(d) for d in seed_corpus.documents()] + [emoji_doc()]
     corpus = make_corpus(tmp_path / "c", docs)
     project = new_project(client, schema)
-    report = pushing.push(client, project, corpus, state=doccano_server.state)
+    report = pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
     assert (report.uploaded, report.chunks) == (len(docs), 1)
     by_id = {d.id: d for d in docs}
     types = {t["id"]: t["text"] for t in client.label_types(project["id"], "span")}
@@ -58,8 +59,8 @@ def test_push_seed_corpus_ui_shows_our_span_texts(client, schema, seed_corpus, d
 def test_push_again_is_a_no_op(client, schema, doccano_server, tmp_path):
     corpus = make_corpus(tmp_path / "c", [emoji_doc()])
     project = new_project(client, schema)
-    assert pushing.push(client, project, corpus, state=doccano_server.state).uploaded == 1
-    again = pushing.push(client, project, corpus, state=doccano_server.state)
+    assert pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema()).uploaded == 1
+    again = pushing.push(client, project, corpus, state=doccano_server.state, schema=load_schema())
     assert (again.uploaded, again.already_on_server, again.reconciled, again.changed_since_push) == (0, 1, False, [])
     assert client.count_examples(project["id"]) == 1
 

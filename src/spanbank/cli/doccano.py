@@ -9,7 +9,8 @@ import click
 from ..doccano import connect, merge, project, pull, push, server
 from ..schema import load_schema
 from ..store import open_corpus
-from .common import EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say
+from .common import (EXIT_PROBLEMS, corpus_option, emit_json, handle_errors, json_option, progress_bar, say,
+                     schema_option)
 
 project_option = click.option("--project", "project_name", default="spanbank", show_default=True,
                               envvar="SPANBANK_DOCCANO_PROJECT", help="Doccano project name.")
@@ -122,6 +123,7 @@ def setup(project_name: str, schema_path: Path | None, dataset: str | None, as_j
 @doccano.command("push")
 @corpus_option
 @project_option
+@schema_option
 @click.option("--chunk-size", type=click.IntRange(1), default=push.DEFAULT_CHUNK, show_default=True)
 @click.option("--order", type=click.Choice(push.ORDERS), default="corpus", show_default=True,
               help="Upload order of new documents (Doccano lists examples in upload order).  'uncertainty': "
@@ -137,8 +139,8 @@ def setup(project_name: str, schema_path: Path | None, dataset: str | None, as_j
                    "Resumable: a killed refresh re-run duplicates nothing.")
 @json_option
 @handle_errors
-def push_command(corpus_path: Path, project_name: str, chunk_size: int, order: str, refresh_silver: bool,
-                 as_json: bool) -> None:
+def push_command(corpus_path: Path, project_name: str, schema_path: Path | None, chunk_size: int, order: str,
+                 refresh_silver: bool, as_json: bool) -> None:
     """Upload every document not yet in the project (bulk import, resumable, idempotent).
 
     \b
@@ -147,11 +149,11 @@ def push_command(corpus_path: Path, project_name: str, chunk_size: int, order: s
     Example:  spanbank doccano push --corpus corpus --project spanbank
               spanbank doccano push --order uncertainty --refresh-silver
     """
-    corpus = open_corpus(corpus_path)
+    corpus, schema = open_corpus(corpus_path), load_schema(schema_path)
     with connect() as client:
         found = project.require_project(client, project_name)
         with progress_bar("pushing", total=corpus.count()) as advance:
-            report = push.push(client, found, corpus, state=server.state_dir(), schema=load_schema(),
+            report = push.push(client, found, corpus, state=server.state_dir(), schema=schema,
                                chunk_size=chunk_size, progress=advance, order=order, refresh_silver=refresh_silver)
     if as_json:
         emit_json(report.as_dict())
@@ -176,13 +178,15 @@ def push_command(corpus_path: Path, project_name: str, chunk_size: int, order: s
 @doccano.command("pull")
 @corpus_option
 @project_option
+@schema_option
 @click.option("--only-approved", is_flag=True, help="Only examples someone confirmed in Doccano.")
 @click.option("--force", is_flag=True,
               help="Resolve conflicts by taking Doccano's labels for documents changed locally since their push "
                    "(recorded in doccano-resolved.jsonl; later pulls no longer report them).")
 @json_option
 @handle_errors
-def pull_command(corpus_path: Path, project_name: str, only_approved: bool, force: bool, as_json: bool) -> None:
+def pull_command(corpus_path: Path, project_name: str, schema_path: Path | None, only_approved: bool, force: bool,
+                 as_json: bool) -> None:
     """Read annotators' labels back as annotator/<name> sets.  Exit 1 on conflicts, rejected labels or kept sets.
 
     \b
@@ -195,11 +199,11 @@ def pull_command(corpus_path: Path, project_name: str, only_approved: bool, forc
     A writer that runs during a pull (e.g. an import) keeps its change: the pull merges under the lock.
     Example:  spanbank doccano pull --only-approved
     """
-    corpus = open_corpus(corpus_path)
+    corpus, schema = open_corpus(corpus_path), load_schema(schema_path)
     with connect() as client:
         found = project.require_project(client, project_name)
         with progress_bar("pulling") as advance:
-            pulled = pull.read(client, found, corpus, load_schema(), only_approved=only_approved, force=force,
+            pulled = pull.read(client, found, corpus, schema, only_approved=only_approved, force=force,
                                progress=advance)
     report = merge.commit(corpus, pulled)  # under the corpus lock, into the documents as they are then
     unresolved = [d for d in report.conflicts if d not in report.resolved]

@@ -104,13 +104,13 @@ def _setup(project_name: str) -> None:
 
 
 def _push(corpus_path: Path, project_name: str, order: str = "corpus", refresh_silver: bool = False) -> None:
-    doccano_cli.push_command.callback(corpus_path=corpus_path, project_name=project_name, chunk_size=DEFAULT_CHUNK,
-                                      order=order, refresh_silver=refresh_silver, as_json=False)
+    doccano_cli.push_command.callback(corpus_path=corpus_path, project_name=project_name, schema_path=None,
+                                      chunk_size=DEFAULT_CHUNK, order=order, refresh_silver=refresh_silver, as_json=False)
 
 
 def _pull(corpus_path: Path, project_name: str) -> None:
-    doccano_cli.pull_command.callback(corpus_path=corpus_path, project_name=project_name, only_approved=False, force=False,
-                                      as_json=False)
+    doccano_cli.pull_command.callback(corpus_path=corpus_path, project_name=project_name, schema_path=None,
+                                      only_approved=False, force=False, as_json=False)
 
 
 def _ensure_server() -> bool:

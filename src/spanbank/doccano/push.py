@@ -23,7 +23,6 @@ from ..confidence import document_confidence
 from ..errors import SyncError
 from ..formats.doccano import payload, revision
 from ..model import LabelSchema
-from ..schema import load_schema
 from ..store import Corpus
 from ..validate import require_valid
 from . import journal as journals
@@ -55,12 +54,12 @@ class PushReport:
         return dict(self.__dict__)
 
 
-def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, schema: LabelSchema | None = None,
+def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, schema: LabelSchema,
          chunk_size: int = DEFAULT_CHUNK, progress: Progress = None, task_timeout: float = 1800.0,
          order: str = "corpus", refresh_silver: bool = False) -> PushReport:
     """Bulk-import every document not yet on the server, in chunks, resumably.  Idempotent.
 
-    Refuses a corpus that does not validate against ``schema`` (default: the project's schema file),
+    Refuses a corpus that does not validate against ``schema`` (the caller's, e.g. the CLI's --schema),
     before anything is sent.  One push per project at a time (a lock file beside the journal; a second
     one is refused).  Pipelined: a builder thread writes the next chunk file while the server imports
     the current one; validation and the worker check run while the first chunk is built.  Chunks still
@@ -78,7 +77,6 @@ def push(client: DoccanoClient, project: dict, corpus: Corpus, *, state: Path, s
     private_dir(state)
     pid = project["id"]
     journal = journal_path(state, client, project)
-    schema = schema or load_schema()
     with _push_lock(journal, project), _chunk_folder(journal) as tmp, Background() as background:
         valid = background.submit(require_valid, corpus, schema, what="not pushed: the corpus does not validate")
         worker = background.submit(client.worker_problem)  # ~1 s (a celery round trip): overlapped

@@ -41,3 +41,14 @@ def test_cli_wrong_password_exits_1(doccano_server, monkeypatch):
     assert result.exit_code == 1
     assert "Unable to log in with provided credentials." in result.output
     assert "nope" not in result.output
+
+
+def test_cli_push_and_pull_read_the_schema_given(tmp_path):
+    """``--schema`` reaches push and pull (read before any server is contacted: a broken file stops both)."""
+    corpus = make_corpus(tmp_path / "c", [emoji_doc()])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nversion: [unclosed\n", encoding="utf-8")
+    for command in ("push", "pull"):
+        result = CliRunner().invoke(main, ["doccano", command, "--corpus", str(corpus.path), "--schema", str(broken)])
+        assert result.exit_code == 1, result.output
+        assert "broken.yaml" in result.output

@@ -102,8 +102,9 @@ def test_installed_wheel_runs_the_pipeline_outside_the_repository(installed, tmp
     card = (hf / "README.md").read_text(encoding="utf-8")
     front = yaml.safe_load(card.split("---\n")[1])
     assert [c["config_name"] for c in front["configs"]] == ["documents", "ner", "events", "attribution"]
-    for config in ("documents", "ner", "events", "attribution"):
+    for config in ("documents", "events", "attribution"):  # ner is a view of the events files
         assert list((hf / "data" / config).glob("train-*.parquet")), config
+    assert not (hf / "data" / "ner").exists()
     shipped = load_schema(DEFAULT_SCHEMA)
     assert front["spanbank_build"]["schema"] == {"name": shipped.name, "version": shipped.version, "sha256": shipped.sha256}
     assert (hf / "project" / "NOTICE").read_bytes() == (ROOT / "NOTICE").read_bytes()

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from . import __version__
+from . import __version__, jsonl
 from .changes import TRACKED, CorpusDiff, corpus_at, corpus_counts, diff, git, git_root
 from .errors import CorpusError
 from .model import Document, LabelSchema
@@ -172,8 +172,8 @@ def stamp_first_release(corpus: Corpus, version: str,
     ``texts`` are committed with the stamped documents (:meth:`~spanbank.store.Corpus.write`); nothing is
     written when no document needs a stamp.  Caller holds the corpus lock.
     """
-    if all(doc.first_release is not None for doc in corpus.documents()):
-        return 0
+    if all(rec.get("first_release") is not None for _, rec in jsonl.read(corpus.documents_path)):
+        return 0  # (raw records: a stamped corpus is not read as model objects a second time)
     stamped = 0
 
     def stamp(docs: Iterable[Document]) -> Iterator[Document]:

@@ -2,8 +2,9 @@
 
 The corpus is read once, as Arrow, in aligned blocks of documents (:mod:`.read`); each block
 becomes the configs' tables column by column (:mod:`.docs`, :mod:`.layers`, :mod:`.sentences`),
-with no per-row Python (``ner`` is a view of the ``events`` files, :data:`~.features.VIEWS`), and is written through one pyarrow ``ParquetWriter`` per (config, split)
-whose schema is the features' arrow schema (so the ``huggingface`` feature metadata is embedded in
+with no per-row Python (``ner`` is a view of the ``events`` files, :data:`~.features.VIEWS`), and is
+written through the shard writers of :mod:`.parquet` (per config, split and first release), each
+with the features' arrow schema (so the ``huggingface`` feature metadata is embedded in
 every shard).  Memory stays flat: one block of documents (``block_size`` bytes of JSONL) at a time,
 plus the previous block's tables while a background thread writes them.  The folder is built beside
 ``out`` and renamed into place at the end, so a failed build leaves the previous one intact.
@@ -157,8 +158,9 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
             schemas = {c: f.arrow_schema for c, f in features.items()}
             writers = Writers(tmp, schemas, shard_bytes, {v: (s, schemas[v].names) for v, s in VIEWS.items()})
             try:
-                _stream(corpus, _until_failed(blocks(corpus, block_size), project_files), Names(schema.entity_names(), schema.event_names(),
-                                                                  schema.role_names()), schemas, writers, report, progress)
+                names = Names(schema.entity_names(), schema.event_names(), schema.role_names())
+                _stream(corpus, _until_failed(blocks(corpus, block_size), project_files), names, schemas, writers,
+                        report, progress)
             except BaseException:
                 writers.abort()
                 raise

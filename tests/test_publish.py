@@ -13,6 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -1171,3 +1173,28 @@ def test_doccano_setup_from_dataset_creates_the_same_project(corpus, schema, tmp
     assert ("PER", "#1f77b4", "p") in labels["span"]
     both = run("doccano", "setup", "--project", from_dataset, "--from-dataset", out, "--schema", "x.yaml")
     assert both.exit_code == 2 and "give --schema or --from-dataset, not both" in both.output
+
+
+def test_row_groups_do_not_depend_on_how_the_rows_arrive(tmp_path, monkeypatch):
+    """The same rows with the same cuts give the same file however they are cut into writes, including the
+    row-count cap between cuts (the writer's row groups are content-defined, never block edges)."""
+    from spanbank.publish import parquet as writers
+
+    monkeypatch.setattr(writers, "ROW_GROUP_MAX_ROWS", 7)
+    table = pa.table({"x": pa.array(range(40), pa.int64())})
+    cuts = [3, 4, 20, 40]  # ends of content-defined row groups: 3, 1, 16 (capped at 7) and 20 (capped) rows
+    files = []
+    for pieces in ([40], [1, 39], [5, 10, 25], [3, 1, 16, 20], [1] * 40):
+        out = tmp_path / f"run{len(files)}"
+        out.mkdir()
+        writer = writers._SplitWriter(out, "train", table.schema, 1 << 30)
+        at = 0
+        for n in pieces:
+            local = np.array([c - at for c in cuts if at < c <= at + n], np.int64)
+            writer.write(table.slice(at, n), local)
+            at += n
+        [part] = writer.close()
+        files.append(part.read_bytes())
+        groups = [pq.ParquetFile(part).metadata.row_group(i).num_rows for i in range(pq.ParquetFile(part).num_row_groups)]
+        assert groups == [3, 1, 7, 7, 2, 7, 7, 6]
+    assert all(f == files[0] for f in files)

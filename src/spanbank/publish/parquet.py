@@ -88,19 +88,23 @@ class _SplitWriter:
         self.rows += table.num_rows
         self.nbytes += table.nbytes
         at = 0
-        for cut in (*cuts.tolist(), table.num_rows):
-            while cut - at >= ROW_GROUP_MAX_ROWS - self.pending_rows:  # counted from the last cut: still content-defined
-                take = ROW_GROUP_MAX_ROWS - self.pending_rows
-                self.pending.append(table.slice(at, take))
-                self.pending_rows += take
-                at += take
-                self._row_group()
-            if cut > at:
-                self.pending.append(table.slice(at, cut - at))
-                self.pending_rows += cut - at
-                at = cut
-            if cut < table.num_rows or cuts.size and cut == cuts[-1] == table.num_rows:
-                self._row_group()
+        for cut in cuts.tolist():
+            at = self._append(table, at, cut)
+            self._row_group()
+        self._append(table, at, table.num_rows)
+
+    def _append(self, table: pa.Table, at: int, end: int) -> int:
+        """Queue rows ``[at, end)``, ending a row group at each :data:`ROW_GROUP_MAX_ROWS` rows since the last one
+        (counted from the last cut, so still content-defined); returns ``end``."""
+        while end - at >= ROW_GROUP_MAX_ROWS - self.pending_rows:
+            take = ROW_GROUP_MAX_ROWS - self.pending_rows
+            self.pending.append(table.slice(at, take))
+            self.pending_rows, at = self.pending_rows + take, at + take
+            self._row_group()
+        if end > at:
+            self.pending.append(table.slice(at, end - at))
+            self.pending_rows += end - at
+        return end
 
     def _row_group(self) -> None:
         if not self.pending:

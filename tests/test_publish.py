@@ -614,14 +614,15 @@ def _pyarrow_tokens(chunk: bytes):
 @given(st.lists(st.lists(st.tuples(st.integers(0, 2**31 - 1), st.integers(0, 2**31 - 1)), max_size=6), min_size=1,
                 max_size=5))
 def test_split_tokens_decodes_canonical_lines_like_pyarrow(token_lists):
-    from spanbank.publish.read import PAIRS
-    from spanbank.publish.tokens import split_tokens
+    from spanbank.publish.arrow import pair_lists
+    from spanbank.publish.tokens import TYPE, split_tokens
     from spanbank.store import dumps
 
     chunk = b"".join(dumps({"id": f"d{i}", "text": 'a ,"tokens":[1] b', "title": None, "tokens": [list(t) for t in tokens]})
                      for i, tokens in enumerate(token_lists))
-    kept, tokens = split_tokens(chunk, PAIRS)
-    assert tokens.equals(_pyarrow_tokens(chunk))
+    kept, tokens = split_tokens(chunk)
+    assert tokens.type == TYPE and tokens.equals(pair_lists(_pyarrow_tokens(chunk), TYPE)[0])
+    assert tokens.to_pylist() == [[{"start": s, "end": e} for s, e in pairs] for pairs in token_lists]
     assert kept.count(b"\n") == len(token_lists) and b'"tokens":[[' not in kept
     assert [json.loads(line) for line in kept.splitlines()] == [
         {k: v for k, v in json.loads(line).items() if k != "tokens"} for line in chunk.splitlines()]
@@ -639,10 +640,9 @@ def test_split_tokens_decodes_canonical_lines_like_pyarrow(token_lists):
     [b'{"id":"a","origin":{"tokens":[[0,1]]}}'],  # a nested key, not the document's
 ])
 def test_split_tokens_leaves_anything_else_to_pyarrow(lines):
-    from spanbank.publish.read import PAIRS
     from spanbank.publish.tokens import split_tokens
 
-    assert split_tokens(b"\n".join(lines) + b"\n", PAIRS) is None
+    assert split_tokens(b"\n".join(lines) + b"\n") is None
 
 
 def test_build_of_a_non_canonical_documents_file_matches_the_canonical_build(corpus, schema, tmp_path):

@@ -82,7 +82,10 @@ def pair_lists(column: pa.Array, type_: pa.ListType) -> tuple[pa.ListArray, int 
     """JSON ``[[s, e], ...]`` lists -> ``list<struct<start, end>>`` (a missing list becomes ``[]``).
 
     Returns the array and the index of the first row holding a pair that is not two integers (or None).
+    Lists that already hold structs (the tokens fast path's, :mod:`.tokens`) are only cast to ``type_``.
     """
+    if pa.types.is_struct(column.type.value_type):
+        return column.cast(type_), None
     outer = numpy(pc.list_value_length(column))
     inner = pc.list_flatten(column)
     inner_len = numpy(pc.list_value_length(inner), fill=-1)

@@ -229,12 +229,14 @@ class Writers:
         gets no file (``load_dataset`` cannot read a 0-row split)."""
         self.flush()
         self.wait()
+        # every shard writer's last row group is written and its file closed in parallel (the build's tail)
+        closed = dict(zip(self.writers, self.pool.map(_SplitWriter.close, self.writers.values())))
         self.pool.shutdown()
         for config in WRITTEN:
             for split in SPLITS:
                 mine = sorted(((release, w) for (c, s, release), w in self.writers.items() if (c, s) == (config, split)),
                               key=lambda item: release_order(item[0]))
-                parts = [part for _, writer in mine for part in writer.close()]
+                parts = [part for release, _ in mine for part in closed[(config, split, release)]]
                 names = [f"{split}-{i:05d}-of-{len(parts):05d}.parquet" for i in range(len(parts))]
                 for part, name in zip(parts, names):
                     part.rename(self.folders[config] / name)

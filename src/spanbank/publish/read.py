@@ -40,7 +40,6 @@ def arrow_type(type_: object) -> pa.DataType:
 # the corpus files' schemas, derived from the one declaration of the record format
 DOCUMENTS = pa.schema([(f.key, arrow_type(f.type)) for f in records.DOCUMENT.fields])
 ANNOTATIONS = pa.schema([(f.key, arrow_type(f.type)) for f in records.annotation_fields()])
-PAIRS = arrow_type(records.PAIRS)
 DEFAULT_BLOCK = 8 << 20  # bytes of documents.jsonl per block
 T = TypeVar("T")
 
@@ -182,16 +181,18 @@ def _parse_file(chunk: bytes | memoryview, path: Path, schema: pa.Schema, option
 
 
 def _parse(chunk: bytes | memoryview, schema: pa.Schema, options: paj.ParseOptions) -> pa.RecordBatch:
-    """One block of lines as one record batch; documents' ``tokens`` through the fast path when it applies."""
+    """One block of lines as one record batch; documents' ``tokens`` through the fast path when it applies (they
+    then arrive as :data:`~.tokens.TYPE`, already the published pairs, instead of lists of two numbers)."""
     if not len(chunk):
         return pa.RecordBatch.from_pylist([], schema)
     if schema is DOCUMENTS and not isinstance(chunk, bytes):
         chunk = chunk.tobytes()  # the tokens fast path works on bytes
-    fast = split_tokens(chunk, schema.field("tokens").type) if schema is DOCUMENTS else None
+    fast = split_tokens(chunk) if schema is DOCUMENTS else None
     table = paj.read_json(pa.BufferReader(fast[0] if fast else chunk), parse_options=options,
                           read_options=paj.ReadOptions(use_threads=False, block_size=len(chunk) + 1))
     batch = table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], schema)
     if fast:
         i = schema.get_field_index("tokens")
-        batch = pa.RecordBatch.from_arrays([fast[1] if j == i else c for j, c in enumerate(batch.columns)], schema=schema)
+        batch = pa.RecordBatch.from_arrays([fast[1] if j == i else c for j, c in enumerate(batch.columns)],
+                                           schema=schema.set(i, schema.field(i).with_type(fast[1].type)))
     return batch

@@ -6,7 +6,8 @@ document as one line with sorted keys, so ``"tokens"`` is the last key: a line e
 ``,"tokens":[[s,e],...]}``.  :func:`split_tokens` cuts that tail off each line of a block, checks
 it strictly (only digits, brackets and commas, in exactly the ``[[a,b],[c,d]]`` shape, every slot
 holding one number of at most 10 digits without a leading zero) and decodes the numbers in one
-``pyarrow.compute.cast`` of the digit runs; the rest of the line goes to pyarrow as before.  Anything else (another key order, whitespace, CRLF, blank lines, a
+``pyarrow.compute.cast`` of the digit runs, straight into the ``list<struct<start, end>>`` (int32) the build
+publishes; the rest of the line goes to pyarrow as before.  Anything else (another key order, whitespace, CRLF, blank lines, a
 null or missing ``tokens``, a malformed pair) returns None and the caller parses the whole block
 with pyarrow, which also reports errors by file line.  The sequence ``,"tokens":[`` cannot occur
 inside a JSON string (its quote would be escaped), so the cut is exact.
@@ -37,8 +38,12 @@ def _shape(pairs: int) -> bytes:
     return b"[" + (b"[,]," * pairs)[:-1] + b"]"
 
 
-def split_tokens(chunk: bytes, type_: pa.ListType) -> tuple[bytes, pa.ListArray] | None:
-    """(the chunk's lines without their ``tokens`` tail, the tokens as ``type_``), or None.
+PAIR = pa.struct([("start", pa.int32()), ("end", pa.int32())])
+TYPE = pa.list_(PAIR)  # what the fast path returns: the published offsets type (a number >= 2**31 falls back)
+
+
+def split_tokens(chunk: bytes) -> tuple[bytes, pa.ListArray] | None:
+    """(the chunk's lines without their ``tokens`` tail, the tokens as :data:`TYPE`), or None.
 
     ``chunk`` is whole lines ending with ``\n``.  The returned lines end with ``}\n`` each, so
     pyarrow parses them into the same rows, in the same order.
@@ -64,12 +69,12 @@ def split_tokens(chunk: bytes, type_: pa.ListType) -> tuple[bytes, pa.ListArray]
     kept = b"".join([piece for s, m in zip(starts, marks) for piece in (chunk[s:m], b"}\n")])
     outer = np.zeros(len(pairs) + 1, np.int32)
     np.cumsum(pairs, out=outer[1:])
-    inner = pa.ListArray.from_arrays(pa.array(np.arange(0, len(numbers) + 1, 2, dtype=np.int32)), numbers)
-    return kept, pa.ListArray.from_arrays(pa.array(outer), inner, type=type_)
+    values = pa.StructArray.from_arrays([pa.array(numbers[0::2]), pa.array(numbers[1::2])], fields=list(PAIR))
+    return kept, pa.ListArray.from_arrays(pa.array(outer), values, type=TYPE)
 
 
-def _numbers(text: np.ndarray, digits: bytes, count: int) -> pa.Array | None:
-    """The ``count`` numbers of the tails ``text`` (its ``digits`` alone; shape checked: every slot holds one).
+def _numbers(text: np.ndarray, digits: bytes, count: int) -> np.ndarray | None:
+    """The ``count`` numbers of the tails ``text`` (its ``digits`` alone; shape checked: every slot holds one), int32.
 
     None when a number has a leading zero (not JSON), more than 10 digits, or is 2**31 or more.
     """
@@ -78,11 +83,14 @@ def _numbers(text: np.ndarray, digits: bytes, count: int) -> pa.Array | None:
     if len(bounds) != 2 * count:
         return None
     if not count:
-        return pa.array([], pa.int64())
+        return np.zeros(0, np.int32)
     first, length = bounds[0::2], bounds[1::2] - bounds[0::2]
     if length.max() > 10 or ((text[first] == ord("0")) & (length > 1)).any():
         return None
     offsets = np.zeros(count + 1, np.int32)
     np.cumsum(length, out=offsets[1:])
-    numbers = pc.cast(pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(digits)), pa.int64())
-    return numbers if pc.max(numbers).as_py() < 2**31 else None
+    try:
+        numbers = pc.cast(pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(digits)), pa.int32())
+    except pa.ArrowInvalid:  # 2**31 or more
+        return None
+    return numbers.to_numpy()

@@ -78,24 +78,23 @@ def published(docs: Docs, ann_path: Path) -> tuple[pa.Array, dict[str, Records]]
     kind = ann.column("kind")
     records = {}
     for name in ("span", "event", "attribution"):
-        mask = keep & np.asarray(pc.fill_null(pc.equal(kind, name), False))
-        picked = Records(ann.select(COLUMNS[name]).filter(pa.array(mask)), doc[mask], rows[mask])
-        order = _document_order(picked)
-        records[name] = picked if order is None else picked.take(order)
+        picked = np.flatnonzero(keep & np.asarray(pc.fill_null(pc.equal(kind, name), False)))
+        order = _document_order(doc[picked], ann.column("id").take(pa.array(picked)))
+        picked = picked if order is None else picked[order]  # then one take of the records' columns
+        records[name] = Records(take_batch(ann.select(COLUMNS[name]), picked), doc[picked], rows[picked])
     return chosen, records
 
 
-def _document_order(records: Records) -> np.ndarray | None:
-    """The rows of ``records`` sorted by (document, id), or None when they already are.
+def _document_order(doc: np.ndarray, ids: pa.Array) -> np.ndarray | None:
+    """The order of records (of documents ``doc``, ids ``ids``) sorted by (document, id), or None when they already are.
 
     The store writes each document's records sorted by id, so a stable sort of the document
     index is enough (no string sort); records whose ids are out of order within a document fall
     back to the full sort.
     """
-    doc, n = records.doc, len(records)
+    n = len(doc)
     if n < 2:
         return None
-    ids = records["id"]
     same = doc[1:] == doc[:-1]
     if (same & np.asarray(pc.fill_null(pc.less(ids.slice(1), ids.slice(0, n - 1)), False))).any():
         order = numpy(pc.sort_indices(pa.table({"doc": doc, "id": ids}), [("doc", "ascending"), ("id", "ascending")]))

@@ -209,10 +209,10 @@ class Writers:
         """Hand the block's tables to the writer threads (after the previous block is written)."""
         self.wait()
         jobs, self.jobs = self.jobs, []
-        by_config: dict[str, list[tuple[_SplitWriter, pa.Table, np.ndarray]]] = {}
-        for job in jobs:  # one task per config: a writer's tables stay in order, configs run in parallel
-            by_config.setdefault(job[0].folder.name, []).append(job)
-        self.pending = [self.pool.submit(_write_all, group) for group in by_config.values()]
+        by_writer: dict[int, list[tuple[_SplitWriter, pa.Table, np.ndarray]]] = {}
+        for job in jobs:  # one task per shard writer: its tables stay in order, the writers run in parallel
+            by_writer.setdefault(id(job[0]), []).append(job)
+        self.pending = [self.pool.submit(_write_all, group) for group in by_writer.values()]
 
     def wait(self) -> None:
         pending, self.pending = self.pending, []

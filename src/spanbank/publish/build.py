@@ -32,6 +32,7 @@ from ..errors import PublishError
 from ..model import LabelSchema
 from ..atomic import umask
 from ..store import Corpus, sha256_file
+from .arrow import system_allocator
 from .docs import Docs
 from .features import CONFIGS, SPLITS, VIEWS, dataset_features
 from .layers import Layers, Names
@@ -151,7 +152,7 @@ def build(corpus: Corpus, schema: LabelSchema, out: str | Path, ratios: tuple[fl
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.build-{os.getpid()}-"))
     tmp.chmod(0o777 & ~umask())  # mkdtemp makes it 0700; the finished folder gets a folder's usual mode
     try:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="spanbank-side") as side:
+        with system_allocator(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="spanbank-side") as side:
             # alongside the stream (hashlib releases the GIL; the project files are written while the first block is read)
             project_files = side.submit(write_project, tmp, corpus, schema, config, schema_file)
             hashes = side.map(sha256_file, files)

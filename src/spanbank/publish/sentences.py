@@ -28,7 +28,11 @@ class Sentences:
         first = docs.tokens_from(docs.sent_doc, docs.sent_start)
         self.first, self.last = first, np.maximum(docs.tokens_from(docs.sent_doc, docs.sent_end), first)
         self.offsets = offsets_of(self.last - self.first)
-        self.tokens = ranges(self.first, self.last - self.first)  # block-wide token index of every sentence token
+        n = len(docs.tok_doc)
+        # block-wide token index of every sentence token; when the sentences cover every token in order (they
+        # usually do), all of them, as a slice: the token columns are then used as they are, without a gather
+        every = len(first) and first[0] == 0 and self.last[-1] == n and (first[1:] == self.last[:-1]).all()
+        self.tokens: np.ndarray | slice = slice(0, n) if every else ranges(self.first, self.last - self.first)
         self.doc = docs.sent_doc
         self._base: dict[str, pa.Array | np.ndarray] | None = None
 
@@ -43,12 +47,15 @@ class Sentences:
         index = np.arange(len(self.doc), dtype=np.int64) - d.sent_offsets[self.doc]
         doc_id = d.ids.take(pa.array(self.doc))
         pairs = schema.field("offsets").type
+        if isinstance(tokens, slice):  # every token of the block: the documents' token pairs, as they are
+            offsets = pc.list_flatten(d.boundaries["tokens"]).cast(pairs.value_type)
+        else:
+            offsets = struct(pairs.value_type, {"start": d.tok_start[tokens], "end": d.tok_end[tokens]})
         return {"id": pc.binary_join_element_wise(doc_id, pa.array(index).cast(pa.string()), ":"), "doc_id": doc_id,
                 "sentence": index, "start": d.sent_start, "end": d.sent_end,
                 "tokens": list_of(schema.field("tokens").type, self.offsets,
                                   d.texts.slice(d.tok_doc[tokens], d.tok_start[tokens], d.tok_end[tokens])),
-                "offsets": list_of(pairs, self.offsets, struct(pairs.value_type, {"start": d.tok_start[tokens],
-                                                                                  "end": d.tok_end[tokens]}))}
+                "offsets": list_of(pairs, self.offsets, offsets)}
 
     def tags(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, int]:
         """Per sentence token IOB2 tag ids (:mod:`spanbank.iob2`) for spans ``[start, end)`` of ``doc`` with label ids ``labels``.

@@ -3,7 +3,7 @@
 One pyarrow ``ParquetWriter`` per written (config, split, first release) (a view, :data:`~.features.VIEWS`, has no
 files of its own), whose schema is the features' arrow schema (so the
 ``huggingface`` feature metadata is embedded in every shard); shards get their final
-``-NNNNN-of-NNNNN`` names at close.  The configs of a block are written on background threads.
+``-NNNNN-of-NNNNN`` names at close.  The shards of a block are written on background threads.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .features import SPLITS, WRITTEN
 DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
 ROW_GROUP_DOCS = 1024  # a row group ends after a document whose id hash is 0 modulo this (about this many documents)
 ROW_GROUP_MAX_ROWS = 65536  # ... or after this many rows without such a document (memory stays bounded)
-WRITE_THREADS = 3  # parquet encoding releases the GIL: the configs of a block are written in parallel
+WRITE_THREADS = 3  # parquet encoding releases the GIL: the shards of a block are written in parallel
 PLAIN = {"id", "doc_id", "text", "title", "url", "context"}  # (nearly) unique strings: a dictionary would be dropped
 
 
@@ -161,7 +161,7 @@ class Writers:
     A split's shards hold its documents (and their sentences and attributions) by the release that first
     published them, oldest first, so a release that adds documents adds shards and leaves the earlier
     shards' bytes as they were unless their documents changed (the Hub then uploads little).  Writing
-    runs on background threads, one task per config (pyarrow releases the GIL while encoding),
+    runs on background threads, one task per shard writer (pyarrow releases the GIL while encoding),
     overlapping the next block's computation; at most one block waits, so memory stays bounded.
     """
 

@@ -555,10 +555,11 @@ def test_publish_and_ray_blocks_are_the_one_aligned_cut(tmp_path):
         expected = check(cuts)
         if size < huge:
             assert (["d05"], ["d05"] * 40) in expected  # the big document is a block of its own
-        read = list(blocks(corpus, size))  # the publish consumer
-        assert [(b.docs.column("id").to_pylist(), b.ann.column("doc").to_pylist()) for b in read] == expected
+        ramped = check(list(corpus.aligned(max_bytes=size, ramp=True)))
+        read = list(blocks(corpus, size))  # the publish consumer (ramped)
+        assert [(b.docs.column("id").to_pylist(), b.ann.column("doc").to_pylist()) for b in read] == ramped
         assert [(b.doc_row, b.ann_row) for b in read] == [
-            (sum(len(i) for i, _ in expected[:k]), sum(len(a) for _, a in expected[:k])) for k in range(len(expected))]
+            (sum(len(i) for i, _ in ramped[:k]), sum(len(a) for _, a in ramped[:k])) for k in range(len(ramped))]
         if size in edges:  # a cut exactly at a document's end is the same cut by count
             k = edges.index(size) + 1
             assert [c for c, _, _ in corpus.aligned(docs=k)][0] == replace(cuts[0][0], count=k)
@@ -568,6 +569,27 @@ def test_publish_and_ray_blocks_are_the_one_aligned_cut(tmp_path):
         assert [len(ids) for ids, _ in expected] == [c.count for c, _, _ in cuts] == [min(n, 12 - i) for i in range(0, 12, n)]
         assert list(corpus.blocks(n)) == [c for c, _, _ in cuts]
         assert [d for b in corpus.blocks(n) for d in b.documents()] == list(corpus.documents())
+
+
+def test_a_ramped_cut_starts_and_ends_small_and_tiles_the_files(tmp_path, monkeypatch):
+    """The build's cut (ramp=True): block budgets double from RAMP up to max_bytes and halve towards the end,
+    so reading, building and writing overlap from the first block to the last; the bytes are the plain cut's."""
+    from spanbank import store
+
+    corpus = aligned_corpus(tmp_path / "corpus")
+    doc_bytes = corpus.documents_path.read_bytes()
+    lines = [len(line) for line in doc_bytes.splitlines(keepends=True)]
+    small = max(lines[:5])
+    monkeypatch.setattr(store, "RAMP", small)
+    plain = list(corpus.aligned(max_bytes=len(doc_bytes)))
+    ramped = list(corpus.aligned(max_bytes=len(doc_bytes), ramp=True))
+    sizes = [c.doc_end - c.doc_start for c, _, _ in ramped]
+    assert len(plain) == 1 and len(ramped) > 3
+    assert sizes[0] <= small and sizes[-1] <= max(small, lines[-1])  # starts and ends with about RAMP bytes
+    assert max(sizes) > 2 * small  # grows in between
+    assert b"".join(bytes(d) for _, d, _ in ramped) == doc_bytes
+    assert b"".join(bytes(a) for _, _, a in ramped) == corpus.annotations_path.read_bytes()
+    assert [c.doc_start for c, _, _ in ramped] == [0] + [c.doc_end for c, _, _ in ramped][:-1]
 
 
 def test_block_reader_names_an_annotation_after_the_last_document_at_its_line(tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ MANIFEST = "manifest.json"
 CHANGELOG = "CHANGELOG.md"
 ROUNDS = "doccano-rounds.jsonl"
 LOCK = ".lock"
+RAMP = 1 << 20  # bytes: the smallest block of a ramped cut (Corpus.aligned)
 SEAL = "seal"  # manifest key: sha256 of the rest of the manifest, so an edit by hand is seen
 MANIFEST_FIX = ("manifest.json is written only by `spanbank release`: restore it from git "
                 "(`git checkout corpus-vX.Y.Z -- corpus/manifest.json`), or delete it to start the versions again at 1.0.0")
@@ -172,14 +174,16 @@ class Corpus:
         """
         return (block for block, _, _ in self.aligned(docs=size))
 
-    def aligned(self, *, docs: int | None = None,
-                max_bytes: int | None = None) -> Iterator[tuple["Block", memoryview, memoryview]]:
+    def aligned(self, *, docs: int | None = None, max_bytes: int | None = None,
+                ramp: bool = False) -> Iterator[tuple["Block", memoryview, memoryview]]:
         """THE cut of both files into aligned blocks: each :class:`Block` with its bytes of both files (read-only views).
 
         A block is ``docs`` documents, or whole lines of about ``max_bytes`` bytes of documents.jsonl
         (a longer line is a block of its own; ``Block.count`` is then None: the parser counts), with the run of annotation lines whose ``doc`` is at
         most the block's last document id (both files are sorted by document id, so the run is found
         by bisection: only a few lines per block are parsed here).  Memory: a block of each file.
+        ``ramp`` (with ``max_bytes``): the first blocks grow from :data:`RAMP` bytes and the last ones shrink
+        to it (each at most half of what is left), so a pipeline over the blocks starts and drains quickly.
         The records are checked by whoever parses a block (an annotation that lands in a block
         without its document is an orphan, or out of order); annotations after the last document
         are reported here, at their file:line.
@@ -187,15 +191,21 @@ class Corpus:
         if (docs is None) == (max_bytes is None) or (docs or max_bytes or 0) < 1:
             raise ValueError("aligned() takes docs >= 1 or max_bytes >= 1")
         try:
-            yield from self._aligned(docs, max_bytes)
+            yield from self._aligned(docs, max_bytes, ramp)
         except CorpusError as exc:
             raise self.misplaced(exc) from None
 
-    def _aligned(self, docs: int | None, max_bytes: int | None) -> Iterator[tuple["Block", memoryview, memoryview]]:
+    def _aligned(self, docs: int | None, max_bytes: int | None,
+                 ramp: bool) -> Iterator[tuple["Block", memoryview, memoryview]]:
         read_size = max_bytes or 1 << 20
+        total = self.documents_path.stat().st_size if ramp and self.documents_path.exists() else 0
         with Lines(self.documents_path, read_size) as doc_lines, Lines(self.annotations_path, read_size) as ann_lines:
-            while True:
-                cut, n = doc_lines.cut_docs(docs) if docs else (doc_lines.cut_bytes(max_bytes or 0), None)
+            for k in itertools.count():
+                size = max_bytes or 0
+                if ramp:
+                    left = total - doc_lines.base - doc_lines.pos
+                    size = min(size, max(min(RAMP << k, left // 2), RAMP))
+                cut, n = doc_lines.cut_docs(docs) if docs else (doc_lines.cut_bytes(size), None)
                 if cut == doc_lines.pos:
                     break
                 last = doc_lines.last_key(cut, "id") if n != 0 else None

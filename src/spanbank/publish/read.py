@@ -1,7 +1,8 @@
 """Read the corpus files as Arrow, in aligned blocks of documents, with bounded memory.
 
 The files are cut by :meth:`Corpus.aligned` (the one cut of documents and their annotations into
-blocks, whole lines of about ``block_size`` bytes of documents.jsonl) and each block of each file
+blocks, whole lines of about ``block_size`` bytes of documents.jsonl, ramped: the first and last blocks are
+smaller, so the build's stages start and finish together) and each block of each file
 is parsed with ``pyarrow.json`` (explicit schema, so no type inference: a date stays the string it
 is), each file on its own thread, so both parse at the same time.
 Records are counted, not lines: ``line_of`` turns a record index back into a real file line (blank
@@ -99,7 +100,7 @@ def _parsed(corpus: Corpus, block_size: int) -> Iterator[tuple[pa.RecordBatch, p
     with ThreadPoolExecutor(1, thread_name_prefix="spanbank-read-documents") as doc_thread, \
             ThreadPoolExecutor(1, thread_name_prefix="spanbank-read-annotations") as ann_thread:
         try:
-            for _, doc_bytes, ann_bytes in corpus.aligned(max_bytes=block_size):
+            for _, doc_bytes, ann_bytes in corpus.aligned(max_bytes=block_size, ramp=True):
                 flying.append((doc_thread.submit(_parse_file, doc_bytes, corpus.documents_path, DOCUMENTS, doc_options),
                                ann_thread.submit(_parse_file, ann_bytes, corpus.annotations_path, ANNOTATIONS,
                                                  ann_options)))

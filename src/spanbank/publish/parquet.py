@@ -9,6 +9,7 @@ files of its own), whose schema is the features' arrow schema (so the
 from __future__ import annotations
 
 import json
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
 ROW_GROUP_DOCS = 1024  # a row group ends after a document whose id hash is 0 modulo this (about this many documents)
 ROW_GROUP_MAX_ROWS = 65536  # ... or after this many rows without such a document (memory stays bounded)
 WRITE_THREADS = 3  # parquet encoding releases the GIL: the shards of a block are written in parallel
+IN_FLIGHT = 2  # blocks handed to the writer threads and not yet written (memory: their tables)
 PLAIN = {"id", "doc_id", "text", "title", "url", "context"}  # (nearly) unique strings: a dictionary would be dropped
 
 
@@ -150,7 +152,9 @@ def release_order(version: str | None) -> tuple:
         return (1, version)
 
 
-def _write_all(jobs: list[tuple[_SplitWriter, pa.Table, np.ndarray]]) -> None:
+def _write_all(jobs: list[tuple[_SplitWriter, pa.Table, np.ndarray]], after: Future | None) -> None:
+    if after is not None:
+        after.result()  # the writer's previous block first (it was submitted earlier, so it is running or done)
     for writer, table, cuts in jobs:
         writer.write(table, cuts)
 
@@ -162,14 +166,15 @@ class Writers:
     published them, oldest first, so a release that adds documents adds shards and leaves the earlier
     shards' bytes as they were unless their documents changed (the Hub then uploads little).  Writing
     runs on background threads, one task per shard writer (pyarrow releases the GIL while encoding),
-    overlapping the next block's computation; at most one block waits, so memory stays bounded.
+    overlapping the next blocks' computation; at most :data:`IN_FLIGHT` blocks wait, so memory stays bounded.
     """
 
     def __init__(self, root: Path, schemas: dict[str, pa.Schema], shard_bytes: int,
                  views: dict[str, tuple[str, list[str]]] | None = None) -> None:
         self.pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="spanbank-parquet")
         self.jobs: list[tuple[_SplitWriter, pa.Table, np.ndarray]] = []
-        self.pending: list[Future] = []
+        self.pending: deque[list[Future]] = deque()  # per block handed over, its tasks
+        self.last: dict[int, Future] = {}  # shard writer -> its latest task
         self.schemas, self.shard_bytes = schemas, shard_bytes
         self.writers: dict[tuple[str, str, str | None], _SplitWriter] = {}
         self.views = views or {}  # view -> (the config whose files hold it, its columns)
@@ -206,18 +211,23 @@ class Writers:
                         self.view_bytes[key] = self.view_bytes.get(key, 0) + part.select(columns).nbytes
 
     def flush(self) -> None:
-        """Hand the block's tables to the writer threads (after the previous block is written)."""
-        self.wait()
+        """Hand the block's tables to the writer threads (once fewer than :data:`IN_FLIGHT` blocks are being written)."""
+        self.wait(IN_FLIGHT - 1)
         jobs, self.jobs = self.jobs, []
         by_writer: dict[int, list[tuple[_SplitWriter, pa.Table, np.ndarray]]] = {}
-        for job in jobs:  # one task per shard writer: its tables stay in order, the writers run in parallel
+        for job in jobs:  # one task per shard writer, after its previous one: its tables stay in order
             by_writer.setdefault(id(job[0]), []).append(job)
-        self.pending = [self.pool.submit(_write_all, group) for group in by_writer.values()]
+        block = []
+        for key, group in by_writer.items():
+            self.last[key] = self.pool.submit(_write_all, group, self.last.get(key))
+            block.append(self.last[key])
+        self.pending.append(block)
 
-    def wait(self) -> None:
-        pending, self.pending = self.pending, []
-        for future in pending:
-            future.result()  # re-raises a write error here
+    def wait(self, keep: int = 0) -> None:
+        """Wait until at most ``keep`` blocks are still being written."""
+        while len(self.pending) > keep:
+            for future in self.pending.popleft():
+                future.result()  # re-raises a write error here
 
     def abort(self) -> None:
         self.jobs = []

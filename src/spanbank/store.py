@@ -204,7 +204,7 @@ class Corpus:
                 size = max_bytes or 0
                 if ramp:
                     left = total - doc_lines.base - doc_lines.pos
-                    size = min(size, max(min(RAMP << k, left // 2), RAMP))
+                    size = min(size, max(min(RAMP << min(k, 32), left // 2), RAMP))
                 cut, n = doc_lines.cut_docs(docs) if docs else (doc_lines.cut_bytes(size), None)
                 if cut == doc_lines.pos:
                     break

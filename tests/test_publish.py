@@ -660,11 +660,42 @@ def test_split_tokens_decodes_canonical_lines_like_pyarrow(token_lists):
     [b'{"id":"a","tokens":[[0,1.5]]}'], [b'{"id":"a","tokens":[[,1]]}'], [b'{"id":"a","tokens":[5[0,1]]}'],
     [b'{"id":"a","tokens":[[0,1,2]]}'], [b'{"id":"a","tokens":[[0,1]2]}'], [b'{"id":"a","tokens":[[0],[1]]}'],
     [b'{"id":"a","origin":{"tokens":[[0,1]]}}'],  # a nested key, not the document's
+    [b'{"id":"a","tokens":[[1,2][3,4],]}'], [b'{"id":"a","tokens":[[1,2],,[3,4]]}'], [b'{"id":"a","tokens":[[]]}'],
+    [b'{"id":"a","tokens":[[1,2]],[3,4]]}'], [b'{"id":"a","tokens":[[1,2],[3,4]}'], [b'{"id":"a","tokens":[[1,2],]}'],
+    [b'{"id":"a","tokens":[,[1,2]]}'], [b'{"id":"a","tokens":[[1,2],[3,4]]]}'], [b'{"id":"a","tokens":[[1,,2]]}'],
+    [b'{"id":"a","tokens":[,5],,6]]}'],  # every number closes a pair: no first number
 ])
 def test_split_tokens_leaves_anything_else_to_pyarrow(lines):
     from spanbank.publish.tokens import split_tokens
 
     assert split_tokens(b"\n".join(lines) + b"\n") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 99999), st.integers(0, 99999)), max_size=4), min_size=1, max_size=3),
+       st.data())
+def test_split_tokens_never_accepts_what_pyarrow_reads_differently(token_lists, data):
+    """One byte of a canonical tokens tail inserted, deleted or replaced: the fast path agrees with pyarrow or declines."""
+    from spanbank.publish.arrow import pair_lists
+    from spanbank.publish.tokens import TYPE, split_tokens
+    from spanbank.store import dumps
+
+    lines = [dumps({"id": f"d{i}", "tokens": [list(t) for t in tokens]}) for i, tokens in enumerate(token_lists)]
+    k = data.draw(st.integers(0, len(lines) - 1))
+    line = lines[k]
+    at = data.draw(st.integers(line.index(b'"tokens":[') + 9, len(line) - 3))
+    byte = data.draw(st.sampled_from([b"[", b"]", b",", b"0", b"7", b"-", b" ", b"."]))
+    how = data.draw(st.sampled_from(["insert", "delete", "replace"]))
+    lines[k] = line[:at] + (byte if how != "delete" else b"") + line[at + (how != "insert"):]
+    chunk = b"".join(lines)
+    fast = split_tokens(chunk)
+    try:
+        expected = pair_lists(_pyarrow_tokens(chunk), TYPE)
+    except pa.ArrowInvalid:
+        assert fast is None, chunk
+        return
+    if fast is not None:
+        assert expected[1] is None and fast[1].equals(expected[0]), chunk
 
 
 def test_build_of_a_non_canonical_documents_file_matches_the_canonical_build(corpus, schema, tmp_path):

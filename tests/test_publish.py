@@ -976,6 +976,25 @@ def test_cli_build_refuses_a_duplicated_line(corpus, tmp_path, name):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # the previous build is untouched
 
 
+@pytest.mark.parametrize("method", ["write", "close"])
+def test_a_failed_shard_write_leaves_the_previous_build(corpus, schema, tmp_path, monkeypatch, method):
+    """A writer thread failing in the stream or in the tail (disk full) fails the build; ``out`` stays as it was."""
+    from spanbank.publish import parquet
+
+    out = tmp_path / "hf"
+    publish.build(corpus, schema, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def disk_full(self, *args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(parquet._SplitWriter, method, disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        publish.build(corpus, schema, out)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not list(tmp_path.glob(".hf.*"))  # no temp folder left behind
+
+
 def test_build_folder_gets_the_usual_modes(corpus, schema, tmp_path):
     import os
     import stat

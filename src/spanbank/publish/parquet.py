@@ -159,6 +159,12 @@ def _write_all(jobs: list[tuple[_SplitWriter, pa.Table, np.ndarray]], after: Fut
         writer.write(table, cuts)
 
 
+def _close_after(writer: _SplitWriter, after: Future | None) -> list[Path]:
+    if after is not None:
+        after.result()  # its last block (submitted before every close, so running or done); re-raises its error
+    return writer.close()
+
+
 class Writers:
     """Shard writers per (config, split, first release); a block's table is cut by its rows' group.
 
@@ -179,6 +185,7 @@ class Writers:
         self.writers: dict[tuple[str, str, str | None], _SplitWriter] = {}
         self.views = views or {}  # view -> (the config whose files hold it, its columns)
         self.view_bytes: dict[tuple[str, str], int] = {}  # (view, split) -> Arrow bytes of its columns
+        self.queued: dict[int, int] = {}  # shard writer -> Arrow bytes handed to it
         self.folders = {config: root / "data" / config for config in WRITTEN}
         for folder in self.folders.values():
             folder.mkdir(parents=True)
@@ -204,7 +211,9 @@ class Writers:
             if bounds[i + 1] > bounds[i]:
                 part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
                 cuts = ends[(ends > bounds[i]) & (ends <= bounds[i + 1])] - bounds[i]
-                self.jobs.append((self._writer(config, split, release), part, cuts))
+                writer = self._writer(config, split, release)
+                self.jobs.append((writer, part, cuts))
+                self.queued[id(writer)] = self.queued.get(id(writer), 0) + part.nbytes
                 for view, (source, columns) in self.views.items():
                     if source == config:
                         key = (view, split)
@@ -238,9 +247,16 @@ class Writers:
         first); the report (a :class:`~.build.BuildReport`) gets shards, rows and bytes per split.  An empty split
         gets no file (``load_dataset`` cannot read a 0-row split)."""
         self.flush()
-        self.wait()
-        # every shard writer's last row group is written and its file closed in parallel (the build's tail)
-        closed = dict(zip(self.writers, self.pool.map(_SplitWriter.close, self.writers.values())))
+        # the build's tail: each shard writer writes its last row group and closes its file right after its own last
+        # block (no barrier), the writers given the most bytes first (they have the most left to write)
+        by_size = sorted(self.writers.items(), key=lambda item: -self.queued.get(id(item[1]), 0))
+        tasks = {key: self.pool.submit(_close_after, w, self.last.get(id(w))) for key, w in by_size}
+        try:
+            closed = {key: task.result() for key, task in tasks.items()}
+        except BaseException:
+            self.abort()
+            raise
+        self.pending.clear()
         self.pool.shutdown()
         for config in WRITTEN:
             for split in SPLITS:

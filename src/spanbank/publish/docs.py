@@ -31,7 +31,6 @@ class Docs:
 
     def __init__(self, block: Block, schema: pa.Schema, path: Path, order: np.ndarray | None = None) -> None:
         self.block, self.path = block, path
-        self.project = path.resolve().parent.parent  # the corpus's parent: published origin paths are relative to it
         self.original = np.arange(block.docs.num_rows) if order is None else order
         if order is None:
             docs = self.batch = block.docs
@@ -105,7 +104,7 @@ class Docs:
         type_ = schema.field("origin").type
         flat = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int32()),
                                         pc.list_flatten(normalization), type=type_.field("normalization").type)
-        return struct(type_, {"path": public_paths(pc.struct_field(origin, "path"), self.project),
+        return struct(type_, {"path": public_paths(pc.struct_field(origin, "path"), self.path),
                               "sha256": pc.struct_field(origin, "sha256"),
                               "normalization": flat}, mask=np.asarray(origin.is_null()))
 
@@ -122,11 +121,13 @@ def public_path(path: str, project: Path) -> str:
         return PureWindowsPath(path).name if PureWindowsPath(path).is_absolute() else p.name
 
 
-def public_paths(paths: pa.Array, project: Path) -> pa.Array:
-    """:func:`public_path` of a column; only the (rare) absolute paths go through Python."""
+def public_paths(paths: pa.Array, documents_path: Path) -> pa.Array:
+    """:func:`public_path` of a column (the project folder is the corpus's parent: ``documents_path``'s grandparent);
+    only the (rare) absolute paths go through Python."""
     absolute = pc.fill_null(pc.match_substring_regex(paths, r"^(/|\\\\|[A-Za-z]:[\\/])"), False)
     if not pc.any(absolute).as_py():
         return paths
+    project = documents_path.resolve().parent.parent
     values = paths.to_pylist()
     return pa.array([public_path(v, project) if v is not None else None for v in values], pa.string())
 

@@ -55,8 +55,9 @@ class Records:
     def __len__(self) -> int:
         return self.batch.num_rows
 
-    def take(self, rows: np.ndarray) -> "Records":
-        return Records(take_batch(self.batch, rows), self.doc[rows], self.row[rows])
+    def take(self, rows: np.ndarray, columns: tuple[str, ...] | None = None) -> "Records":
+        batch = self.batch if columns is None else self.batch.select(list(columns))
+        return Records(take_batch(batch, rows), self.doc[rows], self.row[rows])
 
 
 def published(docs: Docs, ann_path: Path) -> tuple[pa.Array, dict[str, Records]]:
@@ -230,7 +231,7 @@ class Layers:
 
     def _entities(self) -> pa.ListArray:
         rows = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(self.spans["layer"], "entities"), False)))
-        self.ent_rows, self.ents = rows, self.spans.take(rows)
+        self.ent_rows, self.ents = rows, self.spans.take(rows, ("id", "label", "text"))  # what entities use
         self.ent_labels = self.encode(self.ents["label"], self.names.entity, "entity", self.ents.doc,
                                       lambda i: f"span {self.ents['id'][i].as_py()}")
         nested = self.nested.take(pa.array(rows))

@@ -20,6 +20,9 @@ from .docs import Docs
 from .layers import Layers
 
 
+Tokens = tuple[np.ndarray, np.ndarray]  # block-wide token indices [first, last) of spans (Docs.token_range)
+
+
 class Sentences:
     """Sentence rows of one block: the token range of each sentence and the shared columns."""
 
@@ -57,34 +60,37 @@ class Sentences:
                                   d.texts.slice(d.tok_doc[tokens], d.tok_start[tokens], d.tok_end[tokens])),
                 "offsets": list_of(pairs, self.offsets, offsets)}
 
-    def tags(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, int]:
-        """Per sentence token IOB2 tag ids (:mod:`spanbank.iob2`) for spans ``[start, end)`` of ``doc`` with label ids ``labels``.
+    def tags(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray, labels: np.ndarray,
+             tokens: Tokens) -> tuple[np.ndarray, int]:
+        """Per sentence token IOB2 tag ids (:mod:`spanbank.iob2`) for spans ``[start, end)`` of ``doc`` with label ids
+        ``labels`` (``tokens``: their :meth:`~.docs.Docs.token_range`).
 
         Returns the tags (aligned with :attr:`tokens`) and the number of spans that could not be tagged.
         """
         order = np.lexsort((start - end, start, doc))
-        first, last = self.docs.token_range(doc[order], start[order], end[order])
+        first, last = tokens[0][order], tokens[1][order]
         tags, ok = iob2.encode(len(self.docs.tok_doc), first, last, labels[order], doc[order])
         out = iob2.restart(tags[self.tokens], self.offsets[:-1][self.last > self.first])
         return out, int((~ok).sum())
 
-    def token_ref(self, doc: np.ndarray, start: np.ndarray, end: np.ndarray,
-                  sentence: np.ndarray) -> dict[str, pa.Array]:
-        """Token indices [start_token, end_token) of spans within their sentence (null when not inside it)."""
+    def token_ref(self, doc: np.ndarray, sentence: np.ndarray, tokens: Tokens) -> dict[str, pa.Array]:
+        """Token indices [start_token, end_token) of spans (of ``doc``, ``tokens``: their
+        :meth:`~.docs.Docs.token_range`) within their sentence (null when not inside it)."""
         if not len(self.first):  # a block without sentences: no span is inside one
             nulls = pa.nulls(len(doc), pa.int32())
             return {"start_token": nulls, "end_token": nulls}
-        a, b = self.docs.token_range(doc, start, end)
+        a, b = tokens
         first, last = self.first[sentence], self.last[sentence]
         ok = (a >= first) & (b <= last) & (a < b)
         return {"start_token": pa.array(a - first, pa.int32(), mask=~ok),
                 "end_token": pa.array(b - first, pa.int32(), mask=~ok)}
 
 
-def ner_tags(sentences: Sentences, layers: Layers) -> tuple[np.ndarray, int]:
+def ner_tags(sentences: Sentences, layers: Layers, tokens: Tokens) -> tuple[np.ndarray, int]:
     """Per sentence token IOB2 entity tag ids, and the number of entity spans IOB2 cannot express."""
     rows = layers.ent_rows
-    return sentences.tags(layers.ents.doc, layers.span_start[rows], layers.span_end[rows], numpy(layers.ent_labels))
+    return sentences.tags(layers.ents.doc, layers.span_start[rows], layers.span_end[rows], numpy(layers.ent_labels),
+                          tokens)
 
 
 def events_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> tuple[pa.Table, int]:
@@ -92,29 +98,32 @@ def events_table(sentences: Sentences, layers: Layers, schema: pa.Schema) -> tup
     the entity tags the ``ner`` view selects), and the number of entity spans IOB2 cannot express."""
     ev, trig, docs = layers.events, layers.trigger, sentences.docs
     start, end = layers.span_start[trig], layers.span_end[trig]
-    tags, _ = sentences.tags(ev.doc, start, end, numpy(layers.types))
+    trigger_tokens = docs.token_range(ev.doc, start, end)  # once for the tags and the triggers' token indices
+    tags, _ = sentences.tags(ev.doc, start, end, numpy(layers.types), trigger_tokens)
     sentence, found = docs.sentence_of(ev.doc, start)
     event_type = schema.field("events").type.value_type
     trigger = struct(event_type.field("trigger").type, {"start": start, "end": end,
                                                         "text": layers.spans["text"].take(pa.array(trig)),
-                                                        **sentences.token_ref(ev.doc, start, end, sentence)})
+                                                        **sentences.token_ref(ev.doc, sentence, trigger_tokens)})
     events = struct(event_type, {"id": ev["id"], "type": layers.types, "trigger": trigger,
                                  "arguments": _arguments(sentences, layers, event_type.field("arguments").type, sentence)})
     kept = np.flatnonzero(found)
     kept = kept[np.argsort(sentence[kept], kind="stable")]
     per_sentence = offsets_of(np.bincount(sentence[kept], minlength=len(sentences.doc)))
-    entity_tags, conflicts = ner_tags(sentences, layers)
+    rows = layers.ent_rows
+    entity_tokens = docs.token_range(layers.ents.doc, layers.span_start[rows], layers.span_end[rows])  # tags, mentions
+    entity_tags, conflicts = ner_tags(sentences, layers, entity_tokens)
     columns = {**sentences.base(schema), "events": list_of(schema.field("events").type, per_sentence,
                                                            events.take(pa.array(kept, pa.int64()))),
                "trigger_tags": list_of(schema.field("trigger_tags").type, sentences.offsets, tags),
                "ner_tags": list_of(schema.field("ner_tags").type, sentences.offsets, entity_tags),
-               "entities": _mentions(sentences, layers, schema.field("entities").type)}
+               "entities": _mentions(sentences, layers, schema.field("entities").type, entity_tokens)}
     return _table(schema, columns), conflicts
 
 
 def _arguments(sentences: Sentences, layers: Layers, type_: pa.ListType, sentence: np.ndarray) -> pa.ListArray:
     rows, event = layers.arg_span, layers.arg_event
-    start, end = layers.span_start[rows], layers.span_end[rows]
+    start, end, doc = layers.span_start[rows], layers.span_end[rows], layers.events.doc[event]
     taken = pa.array(rows, pa.int64())
     is_entity = pc.fill_null(pc.equal(layers.spans["layer"].take(taken), "entities"), False)
     entity_type = pc.if_else(is_entity, pc.index_in(layers.spans["label"].take(taken),
@@ -123,11 +132,12 @@ def _arguments(sentences: Sentences, layers: Layers, type_: pa.ListType, sentenc
     values = struct(type_.value_type, {"role": layers.roles, "entity_id": layers.spans["id"].take(taken),
                                        "entity_type": entity_type.cast(pa.int64()),
                                        "start": start, "end": end, "text": layers.spans["text"].take(taken),
-                                       **sentences.token_ref(layers.events.doc[event], start, end, sentence[event])})
+                                       **sentences.token_ref(doc, sentence[event],
+                                                             sentences.docs.token_range(doc, start, end))})
     return list_of(type_, offsets_of(np.bincount(event, minlength=len(layers.events))), values)
 
 
-def _mentions(sentences: Sentences, layers: Layers, type_: pa.ListType) -> pa.ListArray:
+def _mentions(sentences: Sentences, layers: Layers, type_: pa.ListType, tokens: Tokens) -> pa.ListArray:
     """Per sentence, the entity mentions that start in it (ordered by start, longest first), with token indices."""
     ents, docs = layers.ents, sentences.docs
     start, end = layers.span_start[layers.ent_rows], layers.span_end[layers.ent_rows]
@@ -135,7 +145,7 @@ def _mentions(sentences: Sentences, layers: Layers, type_: pa.ListType) -> pa.Li
     kept = np.flatnonzero(found)
     kept = kept[np.lexsort((start[kept] - end[kept], start[kept], sentence[kept]))]
     values = struct(type_.value_type, {"id": ents["id"], "type": layers.ent_labels, "start": start, "end": end,
-                                       "text": ents["text"], **sentences.token_ref(ents.doc, start, end, sentence)})
+                                       "text": ents["text"], **sentences.token_ref(ents.doc, sentence, tokens)})
     per_sentence = offsets_of(np.bincount(sentence[kept], minlength=len(sentences.doc)))
     return list_of(type_, per_sentence, values.take(pa.array(kept, pa.int64())))
 

@@ -83,6 +83,7 @@ class _SplitWriter:
         self.shard_size = 0
         self.rows = 0
         self.nbytes = 0
+        self.queued = 0  # Arrow bytes handed to it (counted when queued, on the build's thread)
 
     def write(self, table: pa.Table, cuts: np.ndarray) -> None:
         """Add ``table``'s rows; a row group ends after row ``cut - 1`` for each ``cut`` in ``cuts`` (ascending,
@@ -180,12 +181,11 @@ class Writers:
         self.pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="spanbank-parquet")
         self.jobs: list[tuple[_SplitWriter, pa.Table, np.ndarray]] = []
         self.pending: deque[list[Future]] = deque()  # per block handed over, its tasks
-        self.last: dict[int, Future] = {}  # shard writer -> its latest task
+        self.last: dict[_SplitWriter, Future] = {}  # shard writer -> its latest task
         self.schemas, self.shard_bytes = schemas, shard_bytes
         self.writers: dict[tuple[str, str, str | None], _SplitWriter] = {}
         self.views = views or {}  # view -> (the config whose files hold it, its columns)
         self.view_bytes: dict[tuple[str, str], int] = {}  # (view, split) -> Arrow bytes of its columns
-        self.queued: dict[int, int] = {}  # shard writer -> Arrow bytes handed to it
         self.folders = {config: root / "data" / config for config in WRITTEN}
         for folder in self.folders.values():
             folder.mkdir(parents=True)
@@ -213,7 +213,7 @@ class Writers:
                 cuts = ends[(ends > bounds[i]) & (ends <= bounds[i + 1])] - bounds[i]
                 writer = self._writer(config, split, release)
                 self.jobs.append((writer, part, cuts))
-                self.queued[id(writer)] = self.queued.get(id(writer), 0) + part.nbytes
+                writer.queued += part.nbytes
                 for view, (source, columns) in self.views.items():
                     if source == config:
                         key = (view, split)
@@ -223,16 +223,16 @@ class Writers:
         """Hand the block's tables to the writer threads (once fewer than :data:`IN_FLIGHT` blocks are being written)."""
         self.wait(IN_FLIGHT - 1)
         jobs, self.jobs = self.jobs, []
-        by_writer: dict[int, list[tuple[_SplitWriter, pa.Table, np.ndarray]]] = {}
+        by_writer: dict[_SplitWriter, list[tuple[_SplitWriter, pa.Table, np.ndarray]]] = {}
         for job in jobs:  # one task per shard writer, after its previous one: its tables stay in order
-            by_writer.setdefault(id(job[0]), []).append(job)
+            by_writer.setdefault(job[0], []).append(job)
         block = []
-        for key, group in by_writer.items():
-            self.last[key] = self.pool.submit(_write_all, group, self.last.get(key))
-            block.append(self.last[key])
+        for writer, group in by_writer.items():
+            self.last[writer] = self.pool.submit(_write_all, group, self.last.get(writer))
+            block.append(self.last[writer])
         self.pending.append(block)
 
-    def wait(self, keep: int = 0) -> None:
+    def wait(self, keep: int) -> None:
         """Wait until at most ``keep`` blocks are still being written."""
         while len(self.pending) > keep:
             for future in self.pending.popleft():
@@ -249,8 +249,8 @@ class Writers:
         self.flush()
         # the build's tail: each shard writer writes its last row group and closes its file right after its own last
         # block (no barrier), the writers given the most bytes first (they have the most left to write)
-        by_size = sorted(self.writers.items(), key=lambda item: -self.queued.get(id(item[1]), 0))
-        tasks = {key: self.pool.submit(_close_after, w, self.last.get(id(w))) for key, w in by_size}
+        by_size = sorted(self.writers.items(), key=lambda item: -item[1].queued)
+        tasks = {key: self.pool.submit(_close_after, w, self.last.get(w)) for key, w in by_size}
         try:
             closed = {key: task.result() for key, task in tasks.items()}
         except BaseException:
